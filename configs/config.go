@@ -1,0 +1,108 @@
+// Package configs holds Airbranch's configuration: the types, the embedded
+// defaults and demo directory, strict loading (unknown keys are errors) and
+// Validate, which reports every problem at once with file, line and field.
+package configs
+
+import "time"
+
+// Config is the whole gateway configuration (configs/airbranch.yaml).
+// Secrets never come from the file: see Secrets.
+type Config struct {
+	// InstanceID names this gateway instance in leases and logs; empty means
+	// hostname plus a random suffix, chosen at start.
+	InstanceID string          `yaml:"instance_id"`
+	Log        LogConfig       `yaml:"log"`
+	HTTP       HTTPConfig      `yaml:"http"`
+	Redis      RedisConfig     `yaml:"redis"`
+	Auth       AuthConfig      `yaml:"auth"`
+	Identity   IdentityConfig  `yaml:"identity"`
+	Directory  DirectoryConfig `yaml:"directory"`
+
+	// Secrets are read from the environment by Load, never from YAML.
+	Secrets Secrets `yaml:"-"`
+	// File is the path the config was loaded from ("" for embedded defaults).
+	File string `yaml:"-"`
+}
+
+// LogConfig sets logging.
+type LogConfig struct {
+	// Level: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format: json or text.
+	Format string `yaml:"format"`
+}
+
+// HTTPConfig sets the HTTP listener (API, webhooks, WebSockets, console).
+type HTTPConfig struct {
+	// Addr is host:port; AIRBRANCH_HTTP_ADDR overrides it. Default ":8080".
+	Addr string `yaml:"addr"`
+	// PublicURL is the external base URL (for webhook signatures), e.g.
+	// "https://airbranch.bank.example".
+	PublicURL string `yaml:"public_url"`
+	// MaxBodyBytes caps request bodies; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout bounds reading request headers. Default 5s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ShutdownGrace is how long in-flight work may finish after SIGTERM.
+	// Default 20s.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+}
+
+// RedisConfig selects the Redis store. With no URL and no Addrs the
+// in-memory store is used (one instance only).
+type RedisConfig struct {
+	// URL is a redis:// or rediss:// URL; AIRBRANCH_REDIS_URL overrides it.
+	URL string `yaml:"url"`
+	// Addrs lists host:port seeds for Sentinel (with MasterName) or Cluster.
+	Addrs []string `yaml:"addrs"`
+	// MasterName is the Sentinel master name.
+	MasterName string `yaml:"master_name"`
+	// KeyPrefix starts every key; it is a hash tag ("{airbranch}") so that
+	// multi-key scripts run on Redis Cluster.
+	KeyPrefix string `yaml:"key_prefix"`
+	// DialTimeout bounds connecting. Default 2s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Enabled reports whether a Redis store is configured.
+func (r RedisConfig) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
+
+// AuthConfig sets how bearer tokens are verified. HS256 tokens use
+// AIRBRANCH_JWT_SECRET; RS256/ES256 tokens are checked against JWKSFile.
+type AuthConfig struct {
+	// JWKSFile is a JSON Web Key Set (RFC 7517) file from the bank's OIDC
+	// provider; "" disables RS256/ES256.
+	JWKSFile string `yaml:"jwks_file"`
+	// Issuer, when set, must equal the token's iss claim.
+	Issuer string `yaml:"issuer"`
+	// Audience, when set, must be in the token's aud claim.
+	Audience string `yaml:"audience"`
+	// TokenTTL is the lifetime of tokens printed by `airbranch token`.
+	// Default 12h.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+}
+
+// IdentityConfig sets identity resolution.
+type IdentityConfig struct {
+	// DefaultRegion is the ISO 3166-1 alpha-2 region used to read phone
+	// numbers without a country code, e.g. "HK". Default "HK".
+	DefaultRegion string `yaml:"default_region"`
+}
+
+// DirectoryConfig selects the directory of teams, RMs and customers.
+type DirectoryConfig struct {
+	// File is a directory YAML file, relative to the config file; "" uses
+	// the embedded demo directory.
+	File string `yaml:"file"`
+}
+
+// Secrets come from the environment only.
+type Secrets struct {
+	// JWTSecret signs and verifies HS256 tokens (AIRBRANCH_JWT_SECRET). When
+	// empty a development secret is used and a warning logged.
+	JWTSecret string
+	// WeChat official account (AIRBRANCH_WECHAT_APPID, _SECRET, _TOKEN, _AES_KEY).
+	WeChatAppID, WeChatSecret, WeChatToken, WeChatAESKey string
+	// Twilio-compatible SMS (AIRBRANCH_TWILIO_ACCOUNT_SID, _AUTH_TOKEN).
+	TwilioAccountSID, TwilioAuthToken string
+}

@@ -1,0 +1,128 @@
+// Package state holds Airbranch's durable state behind one Store interface,
+// with two implementations: Memory (one instance, no Redis) and Redis
+// (several instances on one Redis, Sentinel or Cluster). Both pass the one
+// contract suite in package statetest.
+package state
+
+import (
+	"context"
+	"time"
+
+	"github.com/airbranch/airbranch/channels/conversation"
+)
+
+// Store is the durable state of the gateway. Every method is safe for
+// concurrent use, and on Redis safe across instances. Errors: ErrNotFound
+// (wrapping conversation.ErrNotFound) for a missing record, ErrExists for a
+// duplicate id, ErrConflict for a lost optimistic-concurrency race that
+// retries did not settle, ErrUnavailable when the backend cannot be reached
+// (callers answer 503 so providers retry), and the conversation package's
+// validation errors (ErrInvalid) for a malformed record.
+type Store interface {
+	// Ping checks the backend is reachable; it returns ErrUnavailable if not.
+	Ping(ctx context.Context) error
+	// Close releases connections; the store must not be used after it.
+	Close() error
+
+	// CreateProspect stores c, a prospect created for an unknown address,
+	// unless a customer is already linked to c.Addresses[0]: then it
+	// returns that customer and false. It is atomic across instances, so two
+	// first contacts from one address make one prospect.
+	CreateProspect(ctx context.Context, c conversation.Customer) (conversation.Customer, bool, error)
+	// Customer returns a customer stored by CreateProspect.
+	Customer(ctx context.Context, id conversation.CustomerID) (conversation.Customer, error)
+	// CustomerByAddress returns the stored customer linked to addr.
+	CustomerByAddress(ctx context.Context, addr conversation.Address) (conversation.Customer, error)
+
+	// CreateConversation stores a new conversation (Version is set to 1);
+	// ErrExists if its id is taken.
+	CreateConversation(ctx context.Context, c conversation.Conversation) (conversation.Conversation, error)
+	// Conversation returns the conversation with id.
+	Conversation(ctx context.Context, id conversation.ConversationID) (conversation.Conversation, error)
+	// UpdateConversation reads the conversation, applies fn to a copy and
+	// writes it back if nobody else wrote in between (compare-and-set on
+	// Version, which it increments), re-reading and re-applying fn on a
+	// conflict, a few times before ErrConflict. An error from fn aborts the
+	// update and is returned as is. It returns the stored result.
+	UpdateConversation(ctx context.Context, id conversation.ConversationID, fn func(*conversation.Conversation) error) (conversation.Conversation, error)
+	// ListConversations returns conversations matching f, newest first, a
+	// page at a time.
+	ListConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error)
+
+	// AppendMessage stores m on its conversation unless a message with the
+	// same idempotency key (channel, channel account, provider id) exists:
+	// then it returns the first copy and false. Messages without a provider
+	// id are always stored.
+	AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, bool, error)
+	// Message returns the message with id.
+	Message(ctx context.Context, id conversation.MessageID) (conversation.Message, error)
+	// MessageByProviderID returns the message with that idempotency key.
+	MessageByProviderID(ctx context.Context, ch conversation.Channel, account, providerID string) (conversation.Message, error)
+	// AdvanceMessage moves a message's delivery status forward atomically
+	// (see conversation.Message.Advance); a stale status changes nothing
+	// and reports false.
+	AdvanceMessage(ctx context.Context, id conversation.MessageID, to conversation.DeliveryStatus, errorCode string, now time.Time) (conversation.Message, bool, error)
+	// Messages returns up to limit messages of a conversation, oldest first
+	// (the last limit of them when there are more); limit <= 0 means all.
+	Messages(ctx context.Context, id conversation.ConversationID, limit int) ([]conversation.Message, error)
+
+	// AppendEvent adds e to its conversation's timeline.
+	AppendEvent(ctx context.Context, e conversation.Event) error
+	// Events returns a conversation's timeline, oldest first.
+	Events(ctx context.Context, id conversation.ConversationID) ([]conversation.Event, error)
+
+	// SetPresence stores an RM's presence lease.
+	SetPresence(ctx context.Context, p conversation.Presence) error
+	// Presence returns an RM's presence as it stands at now (offline if
+	// never set or if the lease has expired).
+	Presence(ctx context.Context, id conversation.RMID, now time.Time) (conversation.Presence, error)
+	// Presences returns every stored presence as it stands at now, by RM id.
+	Presences(ctx context.Context, now time.Time) ([]conversation.Presence, error)
+
+	// Enqueue puts a conversation on queue q with score (lower is served
+	// first; callers use the enqueue time in Unix ms plus adjustments). A
+	// conversation already on q gets the new score.
+	Enqueue(ctx context.Context, q string, id conversation.ConversationID, score float64) error
+	// Dequeue removes a conversation from queue q, reporting whether it was there.
+	Dequeue(ctx context.Context, q string, id conversation.ConversationID) (bool, error)
+	// Queue returns up to limit entries of q in score order (all if limit <= 0).
+	Queue(ctx context.Context, q string, limit int) ([]QueueEntry, error)
+
+	// CreateOffer stores an offer lease; ErrConflict if the conversation
+	// already has an offer whose lease has not expired at o.CreatedAt.
+	CreateOffer(ctx context.Context, o conversation.Offer) error
+	// Offer returns the offer with id (expired or not, until deleted).
+	Offer(ctx context.Context, id conversation.OfferID) (conversation.Offer, error)
+	// DeleteOffer removes an offer (accepted, declined, withdrawn or
+	// reconciled), reporting whether it was there.
+	DeleteOffer(ctx context.Context, id conversation.OfferID) (bool, error)
+	// ExpiredOffers returns up to limit offers whose lease ended at or
+	// before now, earliest first, for the reconciler.
+	ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]conversation.Offer, error)
+}
+
+// ConversationFilter selects conversations for ListConversations. Empty
+// fields match everything. Limit is the page size (1–500, default 50);
+// Cursor is the NextCursor of the previous page.
+type ConversationFilter struct {
+	Status     conversation.Status
+	Channel    conversation.Channel
+	TeamID     conversation.TeamID
+	CustomerID conversation.CustomerID
+	AssigneeID conversation.RMID
+	Limit      int
+	Cursor     string
+}
+
+// ConversationPage is one page of ListConversations; NextCursor is empty
+// on the last page.
+type ConversationPage struct {
+	Items      []conversation.Conversation `json:"items"`
+	NextCursor string                      `json:"next_cursor,omitempty"`
+}
+
+// QueueEntry is one conversation waiting on a queue.
+type QueueEntry struct {
+	ConversationID conversation.ConversationID `json:"conversation_id"`
+	Score          float64                     `json:"score"`
+}

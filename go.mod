@@ -1,0 +1,3 @@
+module github.com/airbranch/airbranch
+
+go 1.26.8
