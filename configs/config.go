@@ -22,6 +22,11 @@ type Config struct {
 	Secrets Secrets `yaml:"-"`
 	// File is the path the config was loaded from ("" for embedded defaults).
 	File string `yaml:"-"`
+
+	// origins records where each value was written (file line or
+	// environment variable), so Validate can point at it. Read-only after
+	// Load.
+	origins origins
 }
 
 // LogConfig sets logging.
@@ -46,6 +51,10 @@ type HTTPConfig struct {
 	// ShutdownGrace is how long in-flight work may finish after SIGTERM.
 	// Default 20s.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace"`
+	// DrainDelay is how long, after SIGTERM, the instance keeps serving with
+	// /readyz at 503 before it stops accepting connections, so load
+	// balancers see it leave. Default 2s; 0 stops at once.
+	DrainDelay time.Duration `yaml:"drain_delay"`
 }
 
 // RedisConfig selects the Redis store. With no URL and no Addrs the
@@ -71,7 +80,8 @@ func (r RedisConfig) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 // AIRBRANCH_JWT_SECRET; RS256/ES256 tokens are checked against JWKSFile.
 type AuthConfig struct {
 	// JWKSFile is a JSON Web Key Set (RFC 7517) file from the bank's OIDC
-	// provider; "" disables RS256/ES256.
+	// provider; "" disables RS256/ES256. Written relative to the config
+	// file's folder; Load resolves it, so the value is ready to open.
 	JWKSFile string `yaml:"jwks_file"`
 	// Issuer, when set, must equal the token's iss claim.
 	Issuer string `yaml:"issuer"`
@@ -91,8 +101,9 @@ type IdentityConfig struct {
 
 // DirectoryConfig selects the directory of teams, RMs and customers.
 type DirectoryConfig struct {
-	// File is a directory YAML file, relative to the config file; "" uses
-	// the embedded demo directory.
+	// File is a directory YAML file (see DirectoryFile), written relative
+	// to the config file's folder; Load resolves it, so the value is ready
+	// to open. "" uses the embedded demo directory.
 	File string `yaml:"file"`
 }
 

@@ -1,0 +1,366 @@
+package configs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// env returns a getenv over a fixed map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// problemsOf returns the Problems in err, failing the test if err is not
+// made of them.
+func problemsOf(t *testing.T, err error) Problems {
+	t.Helper()
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("error %v (%T) is not Problems", err, err)
+	}
+	return ps
+}
+
+// writeFile writes content to name in a fresh folder and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	t.Parallel()
+	cfg := Default()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("embedded defaults have problems:\n%v", err)
+	}
+	want := Config{
+		Log:       LogConfig{Level: "info", Format: "json"},
+		HTTP:      HTTPConfig{Addr: ":8080", MaxBodyBytes: 1 << 20, ReadHeaderTimeout: 5 * time.Second, ShutdownGrace: 20 * time.Second, DrainDelay: 2 * time.Second},
+		Redis:     RedisConfig{Addrs: []string{}, KeyPrefix: "{airbranch}:", DialTimeout: 2 * time.Second},
+		Auth:      AuthConfig{TokenTTL: 12 * time.Hour},
+		Identity:  IdentityConfig{DefaultRegion: "HK"},
+		Directory: DirectoryConfig{},
+	}
+	if !reflect.DeepEqual(*cfg, want) {
+		t.Errorf("Default() = %+v\nwant %+v", *cfg, want)
+	}
+	if cfg.Redis.Enabled() {
+		t.Error("defaults enable Redis; they must run with the memory store")
+	}
+	loaded, err := Load("", nil)
+	if err != nil {
+		t.Fatalf("Load(\"\", nil): %v", err)
+	}
+	if !reflect.DeepEqual(loaded.HTTP, want.HTTP) || loaded.File != "" {
+		t.Errorf("Load(\"\") = %+v, want the defaults", loaded)
+	}
+}
+
+// leafPaths lists the YAML paths of every non-struct field of t.
+func leafPaths(t reflect.Type, prefix string) []string {
+	var out []string
+	for _, name := range fieldNames(t) {
+		ft := yamlFields(t)[name]
+		p := joinPath(prefix, name)
+		if ft.Kind() == reflect.Struct && ft != timeType() {
+			out = append(out, leafPaths(ft, p)...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestDefaultYAMLWritesAndDocumentsEveryKey(t *testing.T) {
+	t.Parallel()
+	var cfg Config
+	lines, problems, _ := decodeStrict("airbranch.yaml", DefaultYAML(), &cfg)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	for _, p := range leafPaths(reflect.TypeFor[Config](), "") {
+		if _, ok := lines[p]; !ok {
+			t.Errorf("configs/airbranch.yaml does not write key %s", p)
+		}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(DefaultYAML(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var check func(n *yaml.Node, path string)
+	check = func(n *yaml.Node, path string) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			p := joinPath(path, key.Value)
+			if strings.TrimSpace(key.HeadComment) == "" && strings.TrimSpace(key.LineComment) == "" {
+				t.Errorf("configs/airbranch.yaml:%d: key %s has no comment", key.Line, p)
+			}
+			if val.Kind == yaml.MappingNode {
+				check(val, p)
+			}
+		}
+	}
+	check(doc.Content[0], "")
+}
+
+func TestLoadFullFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join("testdata", "full.yaml")
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := Config{
+		InstanceID: "gw-test-1",
+		Log:        LogConfig{Level: "debug", Format: "text"},
+		HTTP: HTTPConfig{Addr: "127.0.0.1:9090", PublicURL: "https://airbranch.bank.example", MaxBodyBytes: 2 << 20,
+			ReadHeaderTimeout: 3 * time.Second, ShutdownGrace: 45 * time.Second, DrainDelay: 500 * time.Millisecond},
+		Redis: RedisConfig{Addrs: []string{"127.0.0.1:26379", "127.0.0.1:26380"}, MasterName: "airbranch-master",
+			KeyPrefix: "{ab-test}:", DialTimeout: 1500 * time.Millisecond},
+		Auth: AuthConfig{JWKSFile: filepath.Join("testdata", "jwks.json"), Issuer: "https://login.bank.example",
+			Audience: "airbranch", TokenTTL: 8 * time.Hour},
+		Identity:  IdentityConfig{DefaultRegion: "GB"},
+		Directory: DirectoryConfig{File: filepath.Join("demo", "directory.yaml")},
+		File:      path,
+	}
+	got := *cfg
+	got.origins = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(full.yaml) =\n%+v\nwant\n%+v", got, want)
+	}
+	if !cfg.Redis.Enabled() {
+		t.Error("Redis.Enabled() = false with addrs set")
+	}
+	if _, err := LoadDirectory(cfg); err != nil {
+		t.Errorf("LoadDirectory through a relative path: %v", err)
+	}
+}
+
+func TestLoadThreeMistakes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join("testdata", "three_mistakes.yaml")
+	_, err := Load(path, nil)
+	ps := problemsOf(t, err)
+	want := []struct {
+		line  int
+		field string
+		msg   string
+	}{
+		{4, "log.level", `unknown level "verbose" (allowed: debug, info, warn, error)`},
+		{8, "http.max_body_bytes", "100 bytes is out of range (allowed: 1024 (1 KiB) to 67108864 (64 MiB))"},
+		{11, "redis.key_prefix", `"airbranch:" has no hash tag (allowed:`},
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), err)
+	}
+	for i, w := range want {
+		p := ps[i]
+		if p.File != path || p.Line != w.line || p.Field != w.field || !strings.Contains(p.Message, w.msg) || !errors.Is(p, ErrInvalid) {
+			t.Errorf("problem %d = %q, want %s:%d: %s: %s", i, p.Error(), path, w.line, w.field, w.msg)
+		}
+	}
+	if strings.Count(err.Error(), "\n") != 2 {
+		t.Errorf("Error() is not one problem per line:\n%s", err)
+	}
+}
+
+func TestLoadStructuralProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		path     string // a testdata file, or "" to write yaml
+		yaml     string
+		line     int
+		field    string
+		sentinel error
+		msg      string
+	}{
+		{name: "unknown key", path: "testdata/unknown_key.yaml", line: 4, field: "http.adr", sentinel: ErrUnknownKey,
+			msg: `unknown key "adr" (allowed: addr, public_url, max_body_bytes, read_header_timeout, shutdown_grace, drain_delay); did you mean "addr"?`},
+		{name: "wrong type: bare number for a duration", path: "testdata/wrong_type.yaml", line: 5, field: "http.shutdown_grace", sentinel: ErrWrongType,
+			msg: `wrong type: got "20" (allowed: a duration such as "20s"`},
+		{name: "unknown top-level section", yaml: "log:\n  level: info\nmetrics:\n  addr: x\n", line: 3, field: "metrics", sentinel: ErrUnknownKey,
+			msg: "allowed: instance_id, log, http, redis, auth, identity, directory"},
+		{name: "wrong type: list for a string", yaml: "log:\n  level: [info]\n", line: 2, field: "log.level", sentinel: ErrWrongType,
+			msg: "got a list (allowed: a string)"},
+		{name: "wrong type: text for an integer", yaml: "http:\n  max_body_bytes: 1MiB\n", line: 2, field: "http.max_body_bytes", sentinel: ErrWrongType,
+			msg: `got "1MiB" (allowed: an integer)`},
+		{name: "wrong type: scalar for a section", yaml: "redis: localhost\n", line: 1, field: "redis", sentinel: ErrWrongType,
+			msg: "allowed: a mapping with keys url, addrs, master_name, key_prefix, dial_timeout"},
+		{name: "wrong type: string for a list", yaml: "redis:\n  addrs: 127.0.0.1:6379\n", line: 2, field: "redis.addrs", sentinel: ErrWrongType,
+			msg: "allowed: a list of a string"},
+		{name: "duplicate key", yaml: "log:\n  level: info\n  level: debug\n", line: 3, field: "log.level", sentinel: ErrSyntax,
+			msg: `key "level" written twice (first at line 2`},
+		{name: "syntax error", yaml: "log:\n  level: [info\n", line: -1, field: "", sentinel: ErrSyntax, msg: "yaml syntax:"},
+		{name: "two documents", yaml: "log: {level: info}\n---\nlog: {level: debug}\n", line: 2, field: "", sentinel: ErrSyntax,
+			msg: "more than one YAML document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := tt.path
+			if path == "" {
+				path = writeFile(t, "config.yaml", tt.yaml)
+			}
+			_, err := Load(path, nil)
+			ps := problemsOf(t, err)
+			if len(ps) != 1 {
+				t.Fatalf("got %d problems, want 1:\n%v", len(ps), err)
+			}
+			p := ps[0]
+			if tt.line == -1 && p.Line <= 0 || tt.line > 0 && p.Line != tt.line {
+				t.Errorf("line = %d, want %d (%v)", p.Line, tt.line, p)
+			}
+			if p.File != path || p.Field != tt.field || !errors.Is(p, tt.sentinel) || !strings.Contains(p.Message, tt.msg) {
+				t.Errorf("problem = %q (%v), want field %q, %v, message containing %q", p.Error(), p.Err, tt.field, tt.sentinel, tt.msg)
+			}
+		})
+	}
+}
+
+func TestLoadReportsStructuralAndValueProblemsTogether(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "config.yaml", "log:\n  levle: debug\n  format: xml\nhttp:\n  shutdown_grace: 20\n")
+	_, err := Load(path, nil)
+	ps := problemsOf(t, err)
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.Field)
+	}
+	want := []string{"log.levle", "log.format", "http.shutdown_grace"}
+	if !slices.Equal(got, want) {
+		t.Errorf("fields = %v, want %v:\n%v", got, want, err)
+	}
+}
+
+func TestLoadEmptyFileIsDefaults(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "empty.yaml", "# nothing set\n")
+	cfg, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != ":8080" || cfg.File != path {
+		t.Errorf("empty file gave %+v", cfg)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+	var ps Problems
+	if errors.As(err, &ps) {
+		t.Error("a missing file is reported as Problems")
+	}
+}
+
+func TestLoadEnvOverrides(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(filepath.Join("testdata", "full.yaml"), env(map[string]string{
+		EnvHTTPAddr: ":7070",
+		EnvLogLevel: "warn",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Addr != ":7070" || cfg.Log.Level != "warn" {
+		t.Errorf("env did not override the file: addr %q level %q", cfg.HTTP.Addr, cfg.Log.Level)
+	}
+
+	// Redis URL from the environment, over the defaults.
+	cfg, err = Load("", env(map[string]string{EnvRedisURL: "redis://127.0.0.1:6379/15"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Redis.URL != "redis://127.0.0.1:6379/15" || !cfg.Redis.Enabled() {
+		t.Errorf("redis url = %q", cfg.Redis.URL)
+	}
+
+	// Empty variables are unset.
+	cfg, err = Load("", env(map[string]string{EnvHTTPAddr: ""}))
+	if err != nil || cfg.HTTP.Addr != ":8080" {
+		t.Errorf("empty AIRBRANCH_HTTP_ADDR changed addr to %q (%v)", cfg.HTTP.Addr, err)
+	}
+}
+
+func TestLoadEnvProblemsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "config.yaml", "http:\n  addr: \":9090\"\nlog:\n  level: info\n")
+	_, err := Load(path, env(map[string]string{
+		EnvHTTPAddr: "no-port",
+		EnvLogLevel: "loud",
+		EnvRedisURL: "http://u:hunter2hunter2@127.0.0.1:6379",
+	}))
+	ps := problemsOf(t, err)
+	want := map[string]string{
+		"http.addr": "(env AIRBRANCH_HTTP_ADDR): http.addr:",
+		"log.level": "(env AIRBRANCH_LOG_LEVEL): log.level:",
+		"redis.url": "(env AIRBRANCH_REDIS_URL): redis.url:",
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(ps), len(want), err)
+	}
+	for _, p := range ps {
+		if !strings.HasPrefix(p.Error(), want[p.Field]) || p.Line != 0 {
+			t.Errorf("problem %q, want prefix %q and no line", p.Error(), want[p.Field])
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a password from the Redis URL leaked into the error: %v", err)
+	}
+}
+
+func TestLoadSecretsFromEnvironment(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		EnvJWTSecret:        strings.Repeat("k", 32),
+		EnvWeChatAppID:      "wx0000000000demo",
+		EnvWeChatSecret:     "demo-wechat-secret",
+		EnvWeChatToken:      "demoToken123",
+		EnvWeChatAESKey:     strings.Repeat("A", 43),
+		EnvTwilioAccountSID: "AC00000000000000000000000000000000",
+		EnvTwilioAuthToken:  "demo-twilio-token",
+	}
+	cfg, err := Load("", env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Secrets{
+		JWTSecret:   vars[EnvJWTSecret],
+		WeChatAppID: vars[EnvWeChatAppID], WeChatSecret: vars[EnvWeChatSecret],
+		WeChatToken: vars[EnvWeChatToken], WeChatAESKey: vars[EnvWeChatAESKey],
+		TwilioAccountSID: vars[EnvTwilioAccountSID], TwilioAuthToken: vars[EnvTwilioAuthToken],
+	}
+	if cfg.Secrets != want {
+		t.Errorf("Secrets = %+v, want %+v", cfg.Secrets, want)
+	}
+	if cfg, _ := Load("", nil); cfg.Secrets != (Secrets{}) {
+		t.Errorf("nil getenv read secrets: %+v", cfg.Secrets)
+	}
+}
+
+func TestLoadSecretsNeverFromFile(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "config.yaml", "secrets:\n  jwt_secret: in-the-file\n")
+	_, err := Load(path, nil)
+	ps := problemsOf(t, err)
+	if len(ps) != 1 || ps[0].Field != "secrets" || !errors.Is(ps[0], ErrUnknownKey) {
+		t.Fatalf("a secrets section in the file gave %v, want one unknown key", err)
+	}
+}
