@@ -43,16 +43,23 @@ type Store interface {
 	// writes it back if nobody else wrote in between (compare-and-set on
 	// Version, which it increments), re-reading and re-applying fn on a
 	// conflict, a few times before ErrConflict. An error from fn aborts the
-	// update and is returned as is. It returns the stored result.
+	// update and is returned as is; a result that changes the id or fails
+	// validation is refused (conversation.ErrInvalid). It returns the stored
+	// result. Updates of one conversation within one process take turns, so
+	// fn must not itself call UpdateConversation for the same conversation.
 	UpdateConversation(ctx context.Context, id conversation.ConversationID, fn func(*conversation.Conversation) error) (conversation.Conversation, error)
-	// ListConversations returns conversations matching f, newest first, a
-	// page at a time.
+	// ListConversations returns conversations matching f, newest first (by
+	// descending id: UUIDv7 ids sort by creation time), a page at a time.
+	// A bad filter (unknown status or channel, limit out of range) is a
+	// conversation.ErrInvalid error.
 	ListConversations(ctx context.Context, f ConversationFilter) (ConversationPage, error)
 
 	// AppendMessage stores m on its conversation unless a message with the
 	// same idempotency key (channel, channel account, provider id) exists:
 	// then it returns the first copy and false. Messages without a provider
-	// id are always stored.
+	// id are always stored. A taken message id is ErrExists. The
+	// conversation need not exist yet (inbound messages are stored before
+	// the work that opens their conversation).
 	AppendMessage(ctx context.Context, m conversation.Message) (conversation.Message, bool, error)
 	// Message returns the message with id.
 	Message(ctx context.Context, id conversation.MessageID) (conversation.Message, error)
@@ -64,11 +71,13 @@ type Store interface {
 	AdvanceMessage(ctx context.Context, id conversation.MessageID, to conversation.DeliveryStatus, errorCode string, now time.Time) (conversation.Message, bool, error)
 	// Messages returns up to limit messages of a conversation, oldest first
 	// (the last limit of them when there are more); limit <= 0 means all.
+	// A conversation without messages gives an empty slice.
 	Messages(ctx context.Context, id conversation.ConversationID, limit int) ([]conversation.Message, error)
 
 	// AppendEvent adds e to its conversation's timeline.
 	AppendEvent(ctx context.Context, e conversation.Event) error
-	// Events returns a conversation's timeline, oldest first.
+	// Events returns a conversation's timeline in append order (an empty
+	// slice when it has none).
 	Events(ctx context.Context, id conversation.ConversationID) ([]conversation.Event, error)
 
 	// SetPresence stores an RM's presence lease.
@@ -76,7 +85,8 @@ type Store interface {
 	// Presence returns an RM's presence as it stands at now (offline if
 	// never set or if the lease has expired).
 	Presence(ctx context.Context, id conversation.RMID, now time.Time) (conversation.Presence, error)
-	// Presences returns every stored presence as it stands at now, by RM id.
+	// Presences returns every stored presence as it stands at now, sorted
+	// by RM id.
 	Presences(ctx context.Context, now time.Time) ([]conversation.Presence, error)
 
 	// Enqueue puts a conversation on queue q with score (lower is served
@@ -85,11 +95,13 @@ type Store interface {
 	Enqueue(ctx context.Context, q string, id conversation.ConversationID, score float64) error
 	// Dequeue removes a conversation from queue q, reporting whether it was there.
 	Dequeue(ctx context.Context, q string, id conversation.ConversationID) (bool, error)
-	// Queue returns up to limit entries of q in score order (all if limit <= 0).
+	// Queue returns up to limit entries of q in score order, ties by
+	// conversation id (all if limit <= 0).
 	Queue(ctx context.Context, q string, limit int) ([]QueueEntry, error)
 
 	// CreateOffer stores an offer lease; ErrConflict if the conversation
-	// already has an offer whose lease has not expired at o.CreatedAt.
+	// already has an offer whose lease has not expired at o.CreatedAt,
+	// ErrExists if the offer id is taken.
 	CreateOffer(ctx context.Context, o conversation.Offer) error
 	// Offer returns the offer with id (expired or not, until deleted).
 	Offer(ctx context.Context, id conversation.OfferID) (conversation.Offer, error)
@@ -102,7 +114,7 @@ type Store interface {
 }
 
 // ConversationFilter selects conversations for ListConversations. Empty
-// fields match everything. Limit is the page size (1–500, default 50);
+// fields match everything. Limit is the page size (1–500; 0 means 50);
 // Cursor is the NextCursor of the previous page.
 type ConversationFilter struct {
 	Status     conversation.Status
@@ -114,8 +126,8 @@ type ConversationFilter struct {
 	Cursor     string
 }
 
-// ConversationPage is one page of ListConversations; NextCursor is empty
-// on the last page.
+// ConversationPage is one page of ListConversations; NextCursor (the id
+// of the last item) is empty on the last page.
 type ConversationPage struct {
 	Items      []conversation.Conversation `json:"items"`
 	NextCursor string                      `json:"next_cursor,omitempty"`
