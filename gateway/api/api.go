@@ -1,0 +1,129 @@
+// Package api is the gateway's REST API under /api/v1: conversations (list
+// with filters and cursor pagination, read with messages and timeline, open
+// one for a customer) and customers, for RMs, supervisors and admins
+// authenticated with bearer tokens (package auth). Bodies are JSON; errors
+// are {"error":{"code":"...","message":"..."}}. The contract is
+// openapi.yaml, served at GET /api/v1/openapi.yaml.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/airbranch/airbranch/channels/directory"
+	"github.com/airbranch/airbranch/channels/identity"
+	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/state"
+)
+
+// DefaultMaxBodyBytes caps request bodies when Deps.MaxBodyBytes is 0:
+// 1 MiB.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+// Deps are what the API needs. Store, Directory, Resolver and Verifier are
+// required. Logger defaults to discarding; MaxBodyBytes (bytes, larger
+// bodies get 413) to DefaultMaxBodyBytes; Now to time.Now.
+type Deps struct {
+	Store        state.Store
+	Directory    directory.Directory
+	Resolver     *identity.Resolver
+	Verifier     *auth.Verifier
+	Logger       *slog.Logger
+	MaxBodyBytes int64
+	Now          func() time.Time
+}
+
+// server holds the dependencies and the routes registered on mux.
+type server struct {
+	store    state.Store
+	dir      directory.Directory
+	resolver *identity.Resolver
+	log      *slog.Logger
+	maxBody  int64
+	now      func() time.Time
+	mux      *http.ServeMux
+	handler  http.Handler
+	// patterns lists every route registered by New, e.g.
+	// "GET /api/v1/conversations/{id}", in registration order.
+	patterns []string
+}
+
+// New returns the API handler. Mount it at "/api/" without stripping the
+// prefix: its routes are
+//
+//	GET  /api/v1/openapi.yaml          the OpenAPI 3.0 description (no token needed)
+//	GET  /api/v1/conversations         list, filtered and paginated
+//	POST /api/v1/conversations         open a conversation (rm, admin)
+//	GET  /api/v1/conversations/{id}    one conversation with messages and events
+//	GET  /api/v1/customers/{id}        one customer (directory or prospect)
+//
+// Other paths under /api/ get a JSON 404, other methods a JSON 405 with
+// Allow. Every answer carries X-Request-ID (the caller's, when it sends a
+// sane one), and a panic in a handler becomes a 500.
+func New(d Deps) http.Handler { return newServer(d).handler }
+
+// newServer builds the server New returns the handler of.
+func newServer(d Deps) *server {
+	s := &server{
+		store:    d.Store,
+		dir:      d.Directory,
+		resolver: d.Resolver,
+		log:      d.Logger,
+		maxBody:  d.MaxBodyBytes,
+		now:      d.Now,
+		mux:      http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	authn := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The request's logger, so refusals carry the request id.
+			auth.Middleware(d.Verifier, logger(r.Context(), s.log))(next).ServeHTTP(w, r)
+		})
+	}
+	s.handle("GET /api/v1/openapi.yaml", http.HandlerFunc(s.openAPI))
+	s.handle("GET /api/v1/conversations", authn(http.HandlerFunc(s.listConversations)))
+	s.handle("POST /api/v1/conversations", authn(auth.RequireRole(auth.RoleRM, auth.RoleAdmin)(http.HandlerFunc(s.createConversation))))
+	s.handle("GET /api/v1/conversations/{id}", authn(http.HandlerFunc(s.getConversation)))
+	s.handle("GET /api/v1/customers/{id}", authn(http.HandlerFunc(s.getCustomer)))
+	s.mux.HandleFunc("/api/", s.noRoute)
+	s.handler = s.requestID(s.recoverPanics(s.mux))
+	return s
+}
+
+// handle registers h for pattern and records the pattern.
+func (s *server) handle(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
+// noRoute answers requests no route matched: 405 with Allow when the path
+// has routes for other methods (RFC 9110 §15.5.6), 404 otherwise.
+func (s *server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allow = append(allow, m)
+			if m == http.MethodGet {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.fail(w, r, errorf(http.StatusMethodNotAllowed, codeMethodNotAllowed, "method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	s.fail(w, r, errorf(http.StatusNotFound, codeNotFound, "no API route %s (see /api/v1/openapi.yaml)", r.URL.Path))
+}
