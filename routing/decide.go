@@ -1,0 +1,293 @@
+package routing
+
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/airbranch/airbranch/channels/conversation"
+)
+
+// Decide chooses whom to offer conversation conv to at now, or why it
+// waits, or which fallback ends its wait. It is a pure function of (p,
+// snap, conv, now): no I/O, no clock, no randomness; equal inputs give
+// equal decisions. It is safe for concurrent use.
+//
+// The first policy whose When matches routes the conversation. Its steps
+// start one after another from conv.QueuedAt (see the skipping of personal
+// steps in the package documentation). In cumulative mode every started step
+// stays active and its eligible RMs are preferred to those of later steps;
+// in replace mode only the newest step is active. Candidates pass through
+// every Filter; among the eligible ones of the earliest step, the policy's
+// Strategy picks the highest score, ties going to the smallest RM id.
+//
+// When the policy has an after-hours action and every team it could reach
+// is closed, the decision is that action. When the last step has expired,
+// an end-action fallback (callback, voicemail, auto_reply) is the decision;
+// an overflow fallback adds its team as a final pool without expiry.
+func Decide(p *Policies, snap *Snapshot, conv ConversationView, now time.Time) Decision {
+	return decide(p, snap, snap.dyn, snap.cursors, &conv, now)
+}
+
+// decide is Decide over a given dynamic state (Assign's working copy).
+func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, conv *ConversationView, now time.Time) Decision {
+	e := newEvaluation(p, snap, dyn, cursors, conv, now)
+	d := Decision{ConversationID: conv.ID, At: now, Record: p.record}
+	pol, whenErr := e.selectPolicy()
+	if pol == nil {
+		d.Outcome = OutcomeNoPolicy
+		d.Reason = noPolicyReason(conv, whenErr)
+		d.Sentence = d.Reason
+		return d
+	}
+	e.usePolicy(pol)
+	d.PolicyID, d.PolicyVersion = pol.ID, pol.Version
+	pl := e.plan()
+	if pol.afterHours != "" {
+		if closed := e.closedTeams(&pl); closed != nil {
+			d.Outcome, d.Action = OutcomeFallback, pol.afterHours
+			d.Reason = afterHoursReason(closed)
+			d.Sentence = e.sentence(&d, &pl)
+			return d
+		}
+	}
+	if pl.expired(now) && pol.fallback != ActionOverflow {
+		d.Outcome, d.Action = OutcomeFallback, pol.fallback
+		d.Reason = expiredReason(len(pol.steps), now.Sub(pl.steps[0].start))
+		d.Sentence = e.sentence(&d, &pl)
+		return d
+	}
+	best, found := e.gather(&d, &pl)
+	d.NextChange = pl.nextChange(now)
+	if found {
+		e.offer(&d, best)
+	} else {
+		d.Outcome = OutcomeWait
+		d.Reason = e.waitReason(&d, &pl)
+	}
+	if p.record == RecordCompact {
+		slices.SortFunc(d.Candidates, func(a, b Candidate) int {
+			return cmp.Or(cmp.Compare(a.Step, b.Step), cmp.Compare(a.RMID, b.RMID))
+		})
+	}
+	d.Sentence = e.sentence(&d, &pl)
+	return d
+}
+
+// selectPolicy returns the first policy whose When is true for the
+// conversation, and the first evaluation error met on the way, if any.
+func (e *evaluation) selectPolicy() (*Policy, error) {
+	env := newConvEnv(e.conv)
+	var firstErr error
+	for _, pol := range e.p.list {
+		out, err := e.machine.Run(pol.when, env)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		if ok, _ := out.(bool); ok {
+			return pol, firstErr
+		}
+	}
+	return nil, firstErr
+}
+
+// gather walks the active steps' candidates, records them as the record
+// mode asks, counts the filtered ones, and returns the best eligible one.
+func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
+	full := e.p.record == RecordFull
+	seen := make([]uint64, (len(e.snap.rms)+63)/64)
+	var best ranked
+	found := false
+	consider := func(i, stepNo int, failed FilterSet, role Role, keep bool) {
+		d.Considered++
+		var score int64
+		if failed == 0 {
+			score = e.score(i)
+			r := ranked{idx: i, step: stepNo, score: score, id: e.snap.rms[i].rm.ID}
+			if !found || r.beats(best) {
+				best, found = r, true
+			}
+		} else {
+			d.Filtered[bits.TrailingZeros16(uint16(failed))]++
+		}
+		if keep {
+			c := e.candidate(i, stepNo, role, failed)
+			c.Score = score
+			if role != "" && failed != 0 {
+				c.Note = e.note(i, failed)
+			}
+			d.Candidates = append(d.Candidates, c)
+		}
+	}
+	if full {
+		d.Candidates = make([]Candidate, 0, e.poolBound(pl))
+	}
+	for k, st := range e.pol.steps {
+		stepNo, ps := k+1, pl.steps[k]
+		active := pl.active(k, e.pol.mode, e.now)
+		switch {
+		case st.kind.personal():
+			// A named RM is recorded when their step is active, and also
+			// when it was skipped, to say why the client did not reach
+			// them (a skipped step's RM always fails a filter).
+			if ps.rm < 0 || ps.start.After(e.now) || (!active && !ps.skipped) || markSeen(seen, ps.rm) {
+				continue
+			}
+			if active {
+				d.Steps = append(d.Steps, stepNo)
+			}
+			consider(ps.rm, stepNo, ps.failed, e.role(ps.rm), true)
+		case active:
+			d.Steps = append(d.Steps, stepNo)
+			e.walkPool(st, stepNo, seen, full, consider)
+		}
+	}
+	if e.pol.fallback == ActionOverflow && pl.expired(e.now) {
+		d.Overflow = true
+		e.walkPool(step{kind: targetTeam, team: e.pol.overflow}, e.pol.overflowStep(), seen, full, consider)
+	}
+	if found && !full && e.role(best.idx) == "" {
+		c := e.candidate(best.idx, best.step, "", 0)
+		c.Score = best.score
+		d.Candidates = append(d.Candidates, c)
+	}
+	return best, found
+}
+
+// poolBound is an upper bound of the candidates of the active steps, to
+// size a full record once.
+func (e *evaluation) poolBound(pl *plan) int {
+	n := 0
+	add := func(team conversation.TeamID) {
+		if ti, ok := e.snap.teamIdx[team]; ok {
+			n += len(e.snap.members[ti])
+		}
+	}
+	for k, st := range e.pol.steps {
+		switch {
+		case st.kind.personal():
+			n++
+		case !pl.active(k, e.pol.mode, e.now):
+		case st.kind == targetExpr:
+			n += len(e.snap.rms)
+		default:
+			add(st.team)
+		}
+	}
+	if e.pol.fallback == ActionOverflow && pl.expired(e.now) {
+		add(e.pol.overflow)
+	}
+	return min(n, len(e.snap.rms))
+}
+
+// walkPool considers the RMs of a team or RM-expression step not seen yet,
+// by RM id.
+func (e *evaluation) walkPool(st step, stepNo int, seen []uint64, full bool, consider func(i, stepNo int, failed FilterSet, role Role, keep bool)) {
+	visit := func(i int) {
+		if (st.expr != nil && !e.matches(st.expr, i)) || markSeen(seen, i) {
+			return
+		}
+		role := e.role(i)
+		all := full || role != ""
+		consider(i, stepNo, e.check(i, all), role, all)
+	}
+	if st.kind == targetExpr {
+		for i := range e.snap.rms {
+			visit(i)
+		}
+		return
+	}
+	if ti, ok := e.snap.teamIdx[st.team]; ok {
+		for _, i := range e.snap.members[ti] {
+			visit(i)
+		}
+	}
+}
+
+// offer fills the decision's choice.
+func (e *evaluation) offer(d *Decision, best ranked) {
+	r, dy := &e.snap.rms[best.idx], &e.dyn[best.idx]
+	timeout := e.p.OfferTimeout(e.conv.Channel)
+	d.Outcome = OutcomeOffer
+	d.Choice = &Choice{
+		RMID: r.rm.ID, Step: best.step, Role: e.role(best.idx),
+		Cost: e.cost, LoadBefore: dy.load, Capacity: r.capacity,
+		Timeout: timeout, ExpiresAt: e.now.Add(timeout),
+		Score: best.score, CursorKey: e.pol.ID,
+	}
+}
+
+// candidate builds the record of RM i.
+func (e *evaluation) candidate(i, stepNo int, role Role, failed FilterSet) Candidate {
+	return Candidate{
+		RMID: e.snap.rms[i].rm.ID, Step: stepNo, Role: role, Failed: failed,
+		Presence: e.dyn[i].presence.At(e.now).State,
+		Load:     e.dyn[i].load, Capacity: e.snap.rms[i].capacity,
+	}
+}
+
+// role names RM i's relation to the client, "" for none.
+func (e *evaluation) role(i int) Role {
+	switch id := e.snap.rms[i].rm.ID; id {
+	case e.ownID:
+		return RoleOwnRM
+	case e.deputyID:
+		return RoleDeputy
+	case e.lastID:
+		return RoleLastRM
+	}
+	return ""
+}
+
+// closedTeams returns the teams the policy could reach, when every one of
+// them is closed at now; nil when one is open or none is known.
+func (e *evaluation) closedTeams(pl *plan) []conversation.TeamID {
+	var teams []int
+	add := func(ti int) {
+		if !slices.Contains(teams, ti) {
+			teams = append(teams, ti)
+		}
+	}
+	for k, st := range e.pol.steps {
+		if rm := pl.steps[k].rm; rm >= 0 {
+			add(e.snap.rms[rm].team)
+		}
+		if st.kind == targetTeam {
+			if ti, ok := e.snap.teamIdx[st.team]; ok {
+				add(ti)
+			}
+		}
+	}
+	if e.pol.fallback == ActionOverflow {
+		if ti, ok := e.snap.teamIdx[e.pol.overflow]; ok {
+			add(ti)
+		}
+	}
+	if e.pol.anyTeam {
+		for ti := range e.snap.teams {
+			add(ti)
+		}
+	}
+	if len(teams) == 0 {
+		return nil
+	}
+	slices.Sort(teams)
+	out := make([]conversation.TeamID, 0, len(teams))
+	for _, ti := range teams {
+		if e.open(ti) {
+			return nil
+		}
+		out = append(out, e.snap.teams[ti].team.ID)
+	}
+	return out
+}
+
+// markSeen marks RM i as a candidate already and reports whether it was.
+func markSeen(seen []uint64, i int) bool {
+	w, b := i/64, uint64(1)<<(i%64)
+	was := seen[w]&b != 0
+	seen[w] |= b
+	return was
+}
