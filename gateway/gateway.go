@@ -1,0 +1,191 @@
+// Package gateway is Airbranch's composition root: it opens the state store,
+// loads the directory, wires the API, channels and routing to each other, and
+// runs the HTTP server with health, readiness and metrics, draining on
+// shutdown. Nothing imports gateway; cmd/airbranch calls Run.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/airbranch/airbranch/channels/directory"
+	"github.com/airbranch/airbranch/channels/identity"
+	"github.com/airbranch/airbranch/configs"
+	"github.com/airbranch/airbranch/gateway/api"
+	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/state"
+)
+
+// DevJWTSecret signs and verifies HS256 tokens when AIRBRANCH_JWT_SECRET is
+// not set. It is public: a gateway using it logs a warning at start, and it
+// must never be used outside a demo.
+const DevJWTSecret = "airbranch-development-secret-not-for-production"
+
+// Gateway is one running Airbranch instance.
+type Gateway struct {
+	cfg      *configs.Config
+	log      *slog.Logger
+	instance string
+	store    state.Store
+	dir      directory.Directory
+	metrics  *metrics
+	handler  http.Handler
+	draining atomic.Bool
+	ready    atomic.Bool
+}
+
+// New builds a gateway from cfg: it loads the directory, opens the store
+// (Redis when cfg.Redis is enabled, failing fast when it is unreachable;
+// memory otherwise) and wires the HTTP handlers. Errors name what failed:
+// the directory file, the Redis connection (wrapping state.ErrUnavailable)
+// or the JWKS file. Close the gateway with Run's return or Close.
+func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, error) {
+	instance := cfg.InstanceID
+	if instance == "" {
+		instance = defaultInstanceID()
+	}
+	log = log.With("instance_id", instance)
+	dir, err := configs.LoadDirectory(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: directory: %w", err)
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	secret := []byte(cfg.Secrets.JWTSecret)
+	if len(secret) == 0 {
+		log.Warn("AIRBRANCH_JWT_SECRET is not set: using the public development secret; anyone can mint tokens. Set AIRBRANCH_JWT_SECRET outside demos.")
+		secret = []byte(DevJWTSecret)
+	}
+	verifier, err := auth.NewVerifier(auth.VerifierOptions{
+		Secret:   secret,
+		JWKSFile: cfg.Auth.JWKSFile,
+		Issuer:   cfg.Auth.Issuer,
+		Audience: cfg.Auth.Audience,
+		Now:      time.Now,
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: auth: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, metrics: newMetrics(instance)}
+	apiHandler := api.New(api.Deps{
+		Store:        store,
+		Directory:    dir,
+		Resolver:     identity.NewResolver(dir, store, cfg.Identity.DefaultRegion),
+		Verifier:     verifier,
+		Logger:       log,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+		Now:          time.Now,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", g.healthz)
+	mux.HandleFunc("GET /readyz", g.readyz)
+	mux.Handle("GET /metrics", g.metrics.handler())
+	mux.Handle("/api/", g.refuseWhileDraining(apiHandler))
+	g.handler = g.metrics.instrument(recoverPanics(log, mux))
+	return g, nil
+}
+
+func openStore(ctx context.Context, cfg *configs.Config, log *slog.Logger) (state.Store, error) {
+	if !cfg.Redis.Enabled() {
+		log.Info("state store: memory (single instance; set AIRBRANCH_REDIS_URL to share state)")
+		return state.NewMemory(), nil
+	}
+	store, err := state.OpenRedis(ctx, state.RedisOptions{
+		URL:         cfg.Redis.URL,
+		Addrs:       cfg.Redis.Addrs,
+		MasterName:  cfg.Redis.MasterName,
+		KeyPrefix:   cfg.Redis.KeyPrefix,
+		DialTimeout: cfg.Redis.DialTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: redis: %w", err)
+	}
+	log.Info("state store: redis", "key_prefix", cfg.Redis.KeyPrefix)
+	return store, nil
+}
+
+// Handler returns the gateway's HTTP handler (for tests that serve it on
+// their own listener).
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Store returns the gateway's state store.
+func (g *Gateway) Store() state.Store { return g.store }
+
+// InstanceID returns this instance's id, as recorded on leases.
+func (g *Gateway) InstanceID() string { return g.instance }
+
+// Run listens on cfg.HTTP.Addr (failing at once, with the address, when the
+// port is taken) and serves until ctx ends. Then it drains: /readyz answers
+// 503 and requests that would start new work get 503 with Retry-After for
+// cfg.HTTP.DrainDelay while the listener stays open; then the listener
+// closes and in-flight requests have cfg.HTTP.ShutdownGrace to finish. It closes the
+// store and returns nil after a clean drain.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.store.Close()
+	ln, err := net.Listen("tcp", g.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("gateway: http listen %s: %w", g.cfg.HTTP.Addr, err)
+	}
+	return g.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened (e.g. 127.0.0.1:0 in tests).
+// It does not close the store.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           g.handler,
+		ReadHeaderTimeout: g.cfg.HTTP.ReadHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	eg, egCtx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("gateway: http serve: %w", err)
+		}
+		return nil
+	})
+	g.ready.Store(true)
+	g.metrics.ready.Set(1)
+	g.log.Info("serving", "http_addr", ln.Addr().String())
+	eg.Go(func() error {
+		<-egCtx.Done()
+		g.draining.Store(true)
+		g.ready.Store(false)
+		g.metrics.ready.Set(0)
+		g.log.Info("draining", "delay", g.cfg.HTTP.DrainDelay.String(), "grace", g.cfg.HTTP.ShutdownGrace.String())
+		time.Sleep(g.cfg.HTTP.DrainDelay) // keep serving, /readyz at 503, so load balancers see us leave
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.HTTP.ShutdownGrace)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("gateway: in-flight requests still running after %s grace: %w", g.cfg.HTTP.ShutdownGrace, err)
+		}
+		g.log.Info("stopped")
+		return nil
+	})
+	return eg.Wait()
+}
+
+func defaultInstanceID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "airbranch"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,257 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/airbranch/airbranch/configs"
+	"github.com/airbranch/airbranch/gateway/auth"
+)
+
+// testRedisURL returns the Redis the test should use: the real one named by
+// AIRBRANCH_TEST_REDIS_URL, or a miniredis started for the test. Each test
+// gets its own key prefix.
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	if u := os.Getenv("AIRBRANCH_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://" + miniredis.RunT(t).Addr()
+}
+
+// deleteKeys removes every key under prefix from the Redis at url.
+func deleteKeys(t *testing.T, url, prefix string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		t.Errorf("cleaning %s: %v", prefix, err)
+	}
+}
+
+type running struct {
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+	g      *Gateway
+}
+
+func start(t *testing.T, cfg *configs.Config, logw io.Writer) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.HTTP.DrainDelay = 0 // tests set draining themselves
+	g, err := New(ctx, cfg, NewLogger(logw, "debug", "json"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	r := &running{base: "http://" + ln.Addr().String(), cancel: cancel, done: make(chan error, 1), g: g}
+	go func() { r.done <- g.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		_ = g.store.Close()
+	})
+	waitReady(t, r.base)
+	return r
+}
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", base)
+}
+
+func adminToken(t *testing.T) string {
+	t.Helper()
+	tok, err := auth.Issue([]byte(DevJWTSecret), auth.Principal{Subject: "ops-1", Role: auth.RoleAdmin}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func do(t *testing.T, method, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestTwoInstancesShareState: with Redis configured, a conversation created
+// through one instance's API is read back through the other's.
+func TestTwoInstancesShareState(t *testing.T) {
+	t.Parallel()
+	url := testRedisURL(t)
+	prefix := "{abtest-" + time.Now().Format("150405.000000000") + "}"
+	mk := func(id string) *configs.Config {
+		cfg := configs.Default()
+		cfg.InstanceID = id
+		cfg.Redis.URL = url
+		cfg.Redis.KeyPrefix = prefix
+		return cfg
+	}
+	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	a := start(t, mk("a"), io.Discard)
+	b := start(t, mk("b"), io.Discard)
+	tok := adminToken(t)
+
+	code, created := do(t, "POST", a.base+"/api/v1/conversations", tok, map[string]any{
+		"customer_id": "cus-pb-0001", "channel": "webchat", "intent": "wealth",
+	})
+	if code != http.StatusCreated {
+		t.Fatalf("create on A: %d %v", code, created)
+	}
+	id, _ := created["id"].(string)
+	code, got := do(t, "GET", b.base+"/api/v1/conversations/"+id, tok, nil)
+	if code != http.StatusOK {
+		t.Fatalf("read on B: %d %v", code, got)
+	}
+	if got["id"] != id || got["customer_id"] != "cus-pb-0001" || got["segment"] != "private" {
+		t.Fatalf("B read back %v", got)
+	}
+	// And the list on B shows it too.
+	code, list := do(t, "GET", b.base+"/api/v1/conversations?customer=cus-pb-0001", tok, nil)
+	items, _ := list["items"].([]any)
+	if code != http.StatusOK || len(items) != 1 {
+		t.Fatalf("list on B: %d %v", code, list)
+	}
+}
+
+// TestDrain: once the context ends, /readyz is 503 and new work is refused
+// while in-flight requests finish; Serve returns nil.
+func TestDrain(t *testing.T) {
+	t.Parallel()
+	cfg := configs.Default()
+	var logs bytes.Buffer
+	r := start(t, cfg, &logs)
+	r.g.draining.Store(true) // what the drain does first
+	resp, err := http.Get(r.base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("readyz while draining: %d", resp.StatusCode)
+	}
+	code, body := do(t, "POST", r.base+"/api/v1/conversations", adminToken(t), map[string]any{"customer_id": "cus-pb-0001", "channel": "sms"})
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("POST while draining: %d %v", code, body)
+	}
+	code, _ = do(t, "GET", r.base+"/api/v1/conversations", adminToken(t), nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET while draining: %d", code)
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.done <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+}
+
+func TestStartFailsFastOnUnreachableRedis(t *testing.T) {
+	t.Parallel()
+	cfg := configs.Default()
+	cfg.Redis.URL = "redis://127.0.0.1:1/0"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "redis") {
+		t.Fatalf("New with unreachable Redis: %v", err)
+	}
+}
+
+func TestLoggerMasksPersonalData(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := NewLogger(&buf, "info", "json")
+	log.Info("inbound", "from_phone", "+85255501234", "openid", "oJlus55nABCDEFxyz", "body", "my PIN is 1234")
+	out := buf.String()
+	for _, leak := range []string{"55501234", "oJlus55nABCDEFxyz", "PIN"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log leaks %q: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "+852****1234") {
+		t.Errorf("masked phone missing: %s", out)
+	}
+}
+
+func TestPanicBecomes500WithoutStack(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	h := recoverPanics(NewLogger(&logs, "info", "json"), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom at secret place")
+	}))
+	srv := &http.Server{Handler: h}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go srv.Serve(ln)
+	defer srv.Close()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || strings.Contains(string(b), "boom") || strings.Contains(string(b), "goroutine") {
+		t.Fatalf("%d %s", resp.StatusCode, b)
+	}
+	if !strings.Contains(logs.String(), "boom") {
+		t.Fatalf("panic not logged: %s", logs.String())
+	}
+}
