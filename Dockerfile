@@ -14,7 +14,8 @@ COPY --from=build /out/airbranch /usr/local/bin/airbranch
 COPY --chown=nonroot:nonroot configs/airbranch.yaml /etc/airbranch/airbranch.yaml
 COPY --chown=nonroot:nonroot configs/demo/ /etc/airbranch/demo/
 USER nonroot:nonroot
-# HTTP (API, webhooks, WebSockets, consoles), SIP (UDP and TCP), RTP media.
+# HTTP (API, webhooks, WebSockets, consoles); SIP (UDP and TCP) and the RTP range are
+# for the voice adapter.
 EXPOSE 8080/tcp 5060/udp 5060/tcp 10000-10999/udp
 ENTRYPOINT ["/usr/local/bin/airbranch"]
 CMD ["serve", "-config", "/etc/airbranch/airbranch.yaml"]

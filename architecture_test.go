@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestDependencyDirection keeps the package layering of STYLE.md true:
-// the domain core is a leaf, routing decides without I/O, channels and media
-// know nothing of routing or the gateway, and nothing imports the gateway but
-// the binary.
+// TestDependencyDirection keeps the package layering (README,
+// "Architecture") true: the domain core is a leaf, routing decides without
+// I/O, channels and media know nothing of routing or the gateway, and
+// nothing imports the gateway but the binary.
 func TestDependencyDirection(t *testing.T) {
 	t.Parallel()
 	const mod = "github.com/airbranch/airbranch/"

@@ -27,6 +27,12 @@ import (
 	"github.com/airbranch/airbranch/gateway/state"
 )
 
+// HTTP server timeouts beyond the configured header timeout.
+const (
+	readTimeout = 60 * time.Second
+	idleTimeout = 120 * time.Second
+)
+
 // DevJWTSecret signs and verifies HS256 tokens when AIRBRANCH_JWT_SECRET is
 // not set. It is public: a gateway using it logs a warning at start, and it
 // must never be used outside a demo.
@@ -64,10 +70,10 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	if err != nil {
 		return nil, err
 	}
-	secret := []byte(cfg.Secrets.JWTSecret)
-	if len(secret) == 0 {
-		log.Warn("AIRBRANCH_JWT_SECRET is not set: using the public development secret; anyone can mint tokens. Set AIRBRANCH_JWT_SECRET outside demos.")
-		secret = []byte(DevJWTSecret)
+	secret, err := jwtSecret(cfg, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
 	}
 	verifier, err := auth.NewVerifier(auth.VerifierOptions{
 		Secret:   secret,
@@ -149,7 +155,12 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
 		ReadHeaderTimeout: g.cfg.HTTP.ReadHeaderTimeout,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+		// A request body must arrive within ReadTimeout and an idle
+		// keep-alive connection is closed after IdleTimeout, so slow or
+		// idle clients cannot hold a drain for the whole grace period.
+		ReadTimeout: readTimeout,
+		IdleTimeout: idleTimeout,
+		ErrorLog:    slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
 	}
 	eg, egCtx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
@@ -172,12 +183,33 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			_ = srv.Close()
-			return fmt.Errorf("gateway: in-flight requests still running after %s grace: %w", g.cfg.HTTP.ShutdownGrace, err)
+			g.log.Warn("grace period over: closed the connections still open", "grace", g.cfg.HTTP.ShutdownGrace.String(), "error", err)
 		}
 		g.log.Info("stopped")
 		return nil
 	})
 	return eg.Wait()
+}
+
+// ErrNoTokenKey: the gateway runs with a configuration file or Redis but
+// has neither AIRBRANCH_JWT_SECRET nor auth.jwks_file to verify tokens.
+var ErrNoTokenKey = errors.New("gateway: set AIRBRANCH_JWT_SECRET (at least 32 bytes) or auth.jwks_file: the public development secret is only used by the embedded demo configuration without Redis")
+
+// jwtSecret returns the HS256 secret: AIRBRANCH_JWT_SECRET; or, for the
+// embedded demo only (no config file, no Redis, no JWKS), DevJWTSecret
+// with a warning; or none when a JWKS file verifies tokens.
+func jwtSecret(cfg *configs.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.Secrets.JWTSecret != "" {
+		return []byte(cfg.Secrets.JWTSecret), nil
+	}
+	if cfg.Auth.JWKSFile != "" {
+		return nil, nil
+	}
+	if cfg.File != "" || cfg.Redis.Enabled() {
+		return nil, ErrNoTokenKey
+	}
+	log.Warn("DEMO MODE: AIRBRANCH_JWT_SECRET is not set, so tokens are signed with the public development secret and anyone can mint them. Set AIRBRANCH_JWT_SECRET outside demos.")
+	return []byte(DevJWTSecret), nil
 }
 
 func defaultInstanceID() string {

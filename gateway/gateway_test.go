@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -97,9 +98,13 @@ func waitReady(t *testing.T, base string) {
 	t.Fatalf("%s never became ready", base)
 }
 
-func adminToken(t *testing.T) string {
+// testSecret signs the tokens of tests that run with Redis (where the
+// development secret is refused).
+const testSecret = "test-secret-of-at-least-thirty-two-bytes!"
+
+func adminToken(t *testing.T, secret string) string {
 	t.Helper()
-	tok, err := auth.Issue([]byte(DevJWTSecret), auth.Principal{Subject: "ops-1", Role: auth.RoleAdmin}, time.Hour, time.Now())
+	tok, err := auth.Issue([]byte(secret), auth.Principal{Subject: "ops-1", Role: auth.RoleAdmin}, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +144,13 @@ func TestTwoInstancesShareState(t *testing.T) {
 		cfg.InstanceID = id
 		cfg.Redis.URL = url
 		cfg.Redis.KeyPrefix = prefix
+		cfg.Secrets.JWTSecret = testSecret
 		return cfg
 	}
 	t.Cleanup(func() { deleteKeys(t, url, prefix) })
 	a := start(t, mk("a"), io.Discard)
 	b := start(t, mk("b"), io.Discard)
-	tok := adminToken(t)
+	tok := adminToken(t, testSecret)
 
 	code, created := do(t, "POST", a.base+"/api/v1/conversations", tok, map[string]any{
 		"customer_id": "cus-pb-0001", "channel": "webchat", "intent": "wealth",
@@ -184,11 +190,11 @@ func TestDrain(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("readyz while draining: %d", resp.StatusCode)
 	}
-	code, body := do(t, "POST", r.base+"/api/v1/conversations", adminToken(t), map[string]any{"customer_id": "cus-pb-0001", "channel": "sms"})
+	code, body := do(t, "POST", r.base+"/api/v1/conversations", adminToken(t, DevJWTSecret), map[string]any{"customer_id": "cus-pb-0001", "channel": "sms"})
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("POST while draining: %d %v", code, body)
 	}
-	code, _ = do(t, "GET", r.base+"/api/v1/conversations", adminToken(t), nil)
+	code, _ = do(t, "GET", r.base+"/api/v1/conversations", adminToken(t, DevJWTSecret), nil)
 	if code != http.StatusOK {
 		t.Fatalf("GET while draining: %d", code)
 	}
@@ -253,5 +259,38 @@ func TestPanicBecomes500WithoutStack(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "boom") {
 		t.Fatalf("panic not logged: %s", logs.String())
+	}
+}
+
+// TestDevSecretOnlyForTheDemo: the public development secret is used only
+// on the embedded configuration without Redis; with a config file or Redis
+// and no secret or JWKS the gateway refuses to start.
+func TestDevSecretOnlyForTheDemo(t *testing.T) {
+	t.Parallel()
+	quiet := slog.New(slog.DiscardHandler)
+	cases := []struct {
+		name    string
+		mutate  func(*configs.Config)
+		wantErr bool
+		want    string
+	}{
+		{"embedded demo", func(*configs.Config) {}, false, DevJWTSecret},
+		{"secret set", func(c *configs.Config) { c.Secrets.JWTSecret = testSecret; c.File = "x.yaml" }, false, testSecret},
+		{"config file, no secret", func(c *configs.Config) { c.File = "/etc/airbranch/airbranch.yaml" }, true, ""},
+		{"redis, no secret", func(c *configs.Config) { c.Redis.URL = "redis://127.0.0.1:6379/0" }, true, ""},
+		{"jwks only", func(c *configs.Config) { c.File = "x.yaml"; c.Auth.JWKSFile = "jwks.json" }, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := configs.Default()
+			tc.mutate(cfg)
+			got, err := jwtSecret(cfg, quiet)
+			if (err != nil) != tc.wantErr || string(got) != tc.want {
+				t.Fatalf("secret %q err %v", got, err)
+			}
+			if tc.wantErr && !errors.Is(err, ErrNoTokenKey) {
+				t.Fatalf("error %v is not ErrNoTokenKey", err)
+			}
+		})
 	}
 }

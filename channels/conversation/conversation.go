@@ -65,9 +65,17 @@ type Conversation struct {
 	Language string             `json:"language,omitempty"`
 	// Intent is what the client asked for, e.g. "mortgage", from an IVR menu,
 	// a WeChat menu key or the app.
-	Intent       string        `json:"intent,omitempty"`
-	TeamID       TeamID        `json:"team_id,omitempty"`
-	AssigneeID   RMID          `json:"assignee_id,omitempty"`
+	Intent     string `json:"intent,omitempty"`
+	TeamID     TeamID `json:"team_id,omitempty"`
+	AssigneeID RMID   `json:"assignee_id,omitempty"`
+	// Declined lists the RMs who declined or missed an offer of this
+	// conversation; routing does not offer it to them again.
+	Declined []RMID `json:"declined,omitempty"`
+	// PreviousRM is the RM who served this customer last, and PreviousRMAt
+	// when that conversation ended; routing offers a returning client to
+	// them first within the configured time.
+	PreviousRM   RMID          `json:"previous_rm,omitempty"`
+	PreviousRMAt time.Time     `json:"previous_rm_at,omitzero"`
 	Participants []Participant `json:"participants,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
@@ -88,9 +96,10 @@ type Conversation struct {
 // fresh UUIDv7 id and CreatedAt = now (UTC, ms). The client is its first
 // participant.
 func New(customer Customer, channel Channel, addr Address, now time.Time) Conversation {
+	id := NewConversationID(now) // before truncation: sub-millisecond order
 	now = Millis(now)
 	return Conversation{
-		ID:           NewConversationID(now),
+		ID:           id,
 		CustomerID:   customer.ID,
 		Segment:      customer.Segment,
 		Channel:      channel,

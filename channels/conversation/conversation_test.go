@@ -219,3 +219,16 @@ func TestPresenceLease(t *testing.T) {
 		t.Fatalf("at expiry: %s", got.State)
 	}
 }
+
+func TestNewKeepsSubMillisecondOrder(t *testing.T) {
+	t.Parallel()
+	cust := Customer{ID: "cus-1", Segment: SegmentMass}
+	a := New(cust, ChannelSMS, Address{}, t0.Add(100*time.Microsecond))
+	b := New(cust, ChannelSMS, Address{}, t0.Add(700*time.Microsecond))
+	if a.ID >= b.ID {
+		t.Fatalf("ids within one millisecond out of order: %s >= %s", a.ID, b.ID)
+	}
+	if !a.CreatedAt.Equal(t0) {
+		t.Fatalf("created at %v, want ms precision %v", a.CreatedAt, t0)
+	}
+}

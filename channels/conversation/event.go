@@ -54,6 +54,5 @@ type Event struct {
 // NewEvent returns an event of type t on conversation id at now, with a
 // fresh UUIDv7 id.
 func NewEvent(id ConversationID, t EventType, actor string, now time.Time) Event {
-	now = Millis(now)
-	return Event{ID: NewEventID(now), ConversationID: id, Type: t, At: now, Actor: actor}
+	return Event{ID: NewEventID(now), ConversationID: id, Type: t, At: Millis(now), Actor: actor}
 }

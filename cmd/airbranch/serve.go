@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway"
@@ -22,7 +26,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return 2
 	}
 	log := gateway.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	redis.SetLogger(redisLogger{log: log.With("component", "redis-client")})
 	g, err := gateway.New(ctx, cfg, log)
+	var problems configs.Problems
+	if errors.As(err, &problems) {
+		fmt.Fprintf(stderr, "airbranch: configuration:\n%v\n", problems)
+		return 2
+	}
 	if err != nil {
 		log.Error("start failed", "error", err)
 		return 1
@@ -50,4 +60,12 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", name)
 	return 0
+}
+
+// redisLogger sends go-redis's own messages (dial failures, pool events)
+// to the gateway's structured log instead of plain lines on stderr.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, fmt.Sprintf(format, v...))
 }
