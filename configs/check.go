@@ -9,7 +9,8 @@ import (
 
 // Check loads the configuration at path as Load does (path "" means the
 // embedded defaults; getenv as for Load) and the directory it names as
-// LoadDirectory does, and returns every problem of both at once as
+// LoadDirectory does, compiles the routing section against the directory
+// as CompileRouting does, and returns every problem of the three at once as
 // Problems: what `airbranch check-config` prints, one per line. The config
 // and directory are returned only when there is no problem. A config file
 // that cannot be read gives an error wrapping the os error.
@@ -34,6 +35,9 @@ func Check(path string, getenv func(string) string) (*Config, *directory.Static,
 			problems = append(problems, v.list...)
 		}
 		dir = d
+		if d != nil {
+			problems = mergeProblems(problems, checkRouting(cfg, d))
+		}
 	}
 	if err := problems.Err(); err != nil {
 		return nil, nil, err

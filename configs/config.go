@@ -3,7 +3,11 @@
 // Validate, which reports every problem at once with file, line and field.
 package configs
 
-import "time"
+import (
+	"time"
+
+	"github.com/airbranch/airbranch/routing"
+)
 
 // Config is the whole gateway configuration (configs/airbranch.yaml).
 // Secrets never come from the file: see Secrets.
@@ -17,6 +21,11 @@ type Config struct {
 	Auth       AuthConfig      `yaml:"auth"`
 	Identity   IdentityConfig  `yaml:"identity"`
 	Directory  DirectoryConfig `yaml:"directory"`
+	// Routing is the skills-based routing configuration (policies, costs,
+	// offer timeouts, wrap-up, queue priorities); the embedded defaults
+	// equal routing.DefaultConfig(). It is compiled against the directory
+	// by CompileRouting (and by Check), not by Validate.
+	Routing routing.Config `yaml:"routing"`
 
 	// Secrets are read from the environment by Load, never from YAML.
 	Secrets Secrets `yaml:"-"`

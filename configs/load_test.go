@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/airbranch/airbranch/routing"
 )
 
 // env returns a getenv over a fixed map.
@@ -53,7 +55,11 @@ func TestDefaultIsValid(t *testing.T) {
 		Auth:      AuthConfig{TokenTTL: 12 * time.Hour},
 		Identity:  IdentityConfig{DefaultRegion: "HK"},
 		Directory: DirectoryConfig{},
+		Routing:   routing.DefaultConfig(),
 	}
+	// The file writes every key, so the empty conflicts list is an empty
+	// slice where DefaultConfig has nil.
+	want.Routing.Conflicts = []routing.ConflictConfig{}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Default() = %+v\nwant %+v", *cfg, want)
 	}
@@ -100,20 +106,34 @@ func TestDefaultYAMLWritesAndDocumentsEveryKey(t *testing.T) {
 	if err := yaml.Unmarshal(DefaultYAML(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	var check func(n *yaml.Node, path string)
-	check = func(n *yaml.Node, path string) {
+	// Every key of the format (a struct field, at any depth) has a comment;
+	// the entries of a map (costs.voice, segments.private) are values, not
+	// keys of the format, and are documented by their map's comment.
+	var check func(n *yaml.Node, typ reflect.Type, path string)
+	check = func(n *yaml.Node, typ reflect.Type, path string) {
+		fields := yamlFields(typ)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key, val := n.Content[i], n.Content[i+1]
 			p := joinPath(path, key.Value)
 			if strings.TrimSpace(key.HeadComment) == "" && strings.TrimSpace(key.LineComment) == "" {
 				t.Errorf("configs/airbranch.yaml:%d: key %s has no comment", key.Line, p)
 			}
-			if val.Kind == yaml.MappingNode {
-				check(val, p)
+			ft, ok := fields[key.Value]
+			if !ok {
+				t.Errorf("configs/airbranch.yaml:%d: key %s is not a field of %s", key.Line, p, typ)
+				continue
+			}
+			if val.Kind == yaml.MappingNode && ft.Kind() == reflect.Struct && ft != timeType() {
+				check(val, ft, p)
 			}
 		}
 	}
-	check(doc.Content[0], "")
+	check(doc.Content[0], reflect.TypeFor[Config](), "")
+	for _, p := range []string{"routing.wrap_up.timeout", "routing.ageing.cap", "routing.private_gate.min_verification", "routing.policies"} {
+		if _, ok := lines[p]; !ok {
+			t.Errorf("configs/airbranch.yaml does not write routing key %s", p)
+		}
+	}
 }
 
 func TestLoadFullFile(t *testing.T) {
@@ -134,6 +154,7 @@ func TestLoadFullFile(t *testing.T) {
 			Audience: "airbranch", TokenTTL: 8 * time.Hour},
 		Identity:  IdentityConfig{DefaultRegion: "GB"},
 		Directory: DirectoryConfig{File: filepath.Join("demo", "directory.yaml")},
+		Routing:   fullRouting(),
 		File:      path,
 	}
 	got := *cfg
@@ -144,8 +165,12 @@ func TestLoadFullFile(t *testing.T) {
 	if !cfg.Redis.Enabled() {
 		t.Error("Redis.Enabled() = false with addrs set")
 	}
-	if _, err := LoadDirectory(cfg); err != nil {
-		t.Errorf("LoadDirectory through a relative path: %v", err)
+	dir, err := LoadDirectory(cfg)
+	if err != nil {
+		t.Fatalf("LoadDirectory through a relative path: %v", err)
+	}
+	if _, err := CompileRouting(cfg, dir); err != nil {
+		t.Errorf("routing of full.yaml does not compile against the demo directory:\n%v", err)
 	}
 }
 

@@ -8,8 +8,7 @@ import (
 )
 
 // ConversationView is what routing needs to know of a waiting conversation
-// and its customer. Build it with ViewOf and add what the store knows
-// (last RM, declined RMs).
+// and its customer. Build it with ViewOf.
 type ConversationView struct {
 	ID         conversation.ConversationID `json:"id"`
 	CustomerID conversation.CustomerID     `json:"customer_id"`
@@ -43,8 +42,8 @@ type ConversationView struct {
 // ViewOf returns the view of conversation c of customer cust: segment,
 // channel, language (the conversation's, else the customer's preferred),
 // intent, verification, AUM band, prospect flag, own and deputy RM, skills,
-// queued-at and priority. LastRM, LastRMAt and Declined are the caller's to
-// fill from its records.
+// queued-at and priority, and the last RM and declined RMs recorded on the
+// conversation (PreviousRM, PreviousRMAt, Declined).
 func ViewOf(c conversation.Conversation, cust conversation.Customer) ConversationView {
 	lang := c.Language
 	if lang == "" {
@@ -66,8 +65,11 @@ func ViewOf(c conversation.Conversation, cust conversation.Customer) Conversatio
 		Prospect:     cust.Prospect,
 		OwnRM:        cust.OwnRM,
 		Deputy:       cust.DeputyRM,
+		LastRM:       c.PreviousRM,
+		LastRMAt:     c.PreviousRMAt,
 		Skills:       slices.Clone(c.Skills),
 		QueuedAt:     c.QueuedAt,
 		Priority:     c.Priority,
+		Declined:     slices.Clone(c.Declined),
 	}
 }

@@ -5,6 +5,7 @@
 //	airbranch [serve] [-config FILE]        run the gateway (default: embedded demo config)
 //	airbranch check-config -config FILE     report every problem in FILE and its directory
 //	airbranch token -role ROLE -subject ID  print a signed bearer token (demos, tests)
+//	airbranch simulate -arrivals FILE.jsonl replay arrivals through routing on a virtual clock
 //
 // Secrets come from the environment (AIRBRANCH_JWT_SECRET, AIRBRANCH_WECHAT_*,
 // AIRBRANCH_TWILIO_*); AIRBRANCH_HTTP_ADDR and AIRBRANCH_REDIS_URL override
@@ -29,19 +30,27 @@ func main() {
 // success, 1 on a runtime failure, 2 on bad usage or a bad configuration.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		cmd = "help"
+	case len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		// After the first signal starts the drain, a second one ends the
+		// process at once (the default action).
+		context.AfterFunc(ctx, stop)
 		return serve(ctx, args, getenv, stderr)
 	case "check-config":
 		return checkConfig(args, getenv, stdout, stderr)
 	case "token":
 		return token(args, getenv, stdout, stderr)
-	case "help", "-h", "--help":
+	case "simulate":
+		return simulate(args, getenv, stdout, stderr)
+	case "help":
 		usage(stdout)
 		return 0
 	default:
@@ -56,6 +65,9 @@ func usage(w io.Writer) {
   airbranch [serve] [-config FILE]          run the gateway (embedded demo configuration when no FILE)
   airbranch check-config -config FILE       print every problem in FILE and its directory; exit 1 if any
   airbranch token -role ROLE -subject ID    print a signed bearer token (ROLE: rm, supervisor, admin)
+  airbranch simulate -arrivals FILE.jsonl [-config FILE] [-seed N] [-answer-delay 3s] [-miss-rate 0] [-acw D] [-day DATE] [-progress]
+                                            replay arrivals through routing on a virtual clock; print SLA, ASA, AHT,
+                                            abandonment per segment and occupancy per team
 `)
 }
 

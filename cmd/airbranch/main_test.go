@@ -170,6 +170,17 @@ func TestTokenCommand(t *testing.T) {
 		{"unknown rm", []string{"token", "-role", "rm", "-subject", "rm-nobody"}, 2, ""},
 		{"missing role", []string{"token", "-subject", "rm-pb-01"}, 2, ""},
 		{"unknown role", []string{"token", "-role", "root", "-subject", "x", "-team", "t"}, 2, ""},
+		{"rm with its own team", []string{"token", "-role", "rm", "-subject", "rm-pb-01", "-team", "private_bank"}, 0, "eyJ"},
+		{"rm with another team", []string{"token", "-role", "rm", "-subject", "rm-pb-01", "-team", "mass"}, 2, ""},
+		{"unknown rm with a team", []string{"token", "-role", "rm", "-subject", "rm-nobody", "-team", "mass"}, 2, ""},
+		{"supervisor of a team", []string{"token", "-role", "supervisor", "-subject", "sup-01", "-team", "private_bank"}, 0, "eyJ"},
+		{"supervisor of an unknown team", []string{"token", "-role", "supervisor", "-subject", "sup-01", "-team", "nope"}, 2, ""},
+		{"ttl at the minimum", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "1m"}, 0, "eyJ"},
+		{"ttl at the maximum", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "720h"}, 0, "eyJ"},
+		{"ttl below the minimum", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "59s"}, 2, ""},
+		{"ttl above the maximum", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "721h"}, 2, ""},
+		{"zero ttl", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "0s"}, 2, ""},
+		{"negative ttl", []string{"token", "-role", "admin", "-subject", "ops", "-ttl", "-1h"}, 2, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
