@@ -35,7 +35,10 @@ type Directory interface {
 	Teams(ctx context.Context) ([]conversation.Team, error)
 }
 
-// Static is an immutable in-memory Directory.
+// Static is an immutable in-memory Directory. It keeps its own deep copies
+// of what NewStatic is given and hands out deep copies (see clone.go), so
+// callers may change what they get without touching the directory or each
+// other.
 type Static struct {
 	customers map[conversation.CustomerID]conversation.Customer
 	byAddress map[string]conversation.CustomerID
@@ -66,7 +69,7 @@ func NewStatic(teams []conversation.Team, rms []conversation.RM, customers []con
 		if _, dup := s.teams[t.ID]; dup {
 			bad("team %s defined twice", t.ID)
 		}
-		s.teams[t.ID] = t
+		s.teams[t.ID] = cloneTeam(t)
 	}
 	for _, r := range rms {
 		if _, dup := s.rms[r.ID]; dup {
@@ -75,7 +78,7 @@ func NewStatic(teams []conversation.Team, rms []conversation.RM, customers []con
 		if _, ok := s.teams[r.TeamID]; !ok {
 			bad("rm %s: unknown team %q", r.ID, r.TeamID)
 		}
-		s.rms[r.ID] = r
+		s.rms[r.ID] = cloneRM(r)
 	}
 	for _, r := range rms {
 		if r.Deputy != "" {
@@ -102,7 +105,7 @@ func NewStatic(teams []conversation.Team, rms []conversation.RM, customers []con
 			}
 			s.byAddress[a.Key()] = c.ID
 		}
-		s.customers[c.ID] = c
+		s.customers[c.ID] = cloneCustomer(c)
 	}
 	s.rmList = sortedValues(s.rms, func(r conversation.RM) string { return string(r.ID) })
 	s.teamList = sortedValues(s.teams, func(t conversation.Team) string { return string(t.ID) })
@@ -130,16 +133,16 @@ func sortedValues[K comparable, V any](m map[K]V, key func(V) string) []V {
 	return out
 }
 
-// Customer implements Directory.
+// Customer implements Directory. The customer is a deep copy.
 func (s *Static) Customer(_ context.Context, id conversation.CustomerID) (conversation.Customer, error) {
 	c, ok := s.customers[id]
 	if !ok {
 		return conversation.Customer{}, fmt.Errorf("customer %s: %w", id, ErrNotFound)
 	}
-	return c, nil
+	return cloneCustomer(c), nil
 }
 
-// CustomerByAddress implements Directory.
+// CustomerByAddress implements Directory. The customer is a deep copy.
 func (s *Static) CustomerByAddress(ctx context.Context, addr conversation.Address) (conversation.Customer, error) {
 	id, ok := s.byAddress[addr.Key()]
 	if !ok {
@@ -148,28 +151,39 @@ func (s *Static) CustomerByAddress(ctx context.Context, addr conversation.Addres
 	return s.Customer(ctx, id)
 }
 
-// RM implements Directory.
+// RM implements Directory. The RM is a deep copy.
 func (s *Static) RM(_ context.Context, id conversation.RMID) (conversation.RM, error) {
 	r, ok := s.rms[id]
 	if !ok {
 		return conversation.RM{}, fmt.Errorf("rm %s: %w", id, ErrNotFound)
 	}
-	return r, nil
+	return cloneRM(r), nil
 }
 
-// Team implements Directory.
+// Team implements Directory. The team is a deep copy.
 func (s *Static) Team(_ context.Context, id conversation.TeamID) (conversation.Team, error) {
 	t, ok := s.teams[id]
 	if !ok {
 		return conversation.Team{}, fmt.Errorf("team %s: %w", id, ErrNotFound)
 	}
-	return t, nil
+	return cloneTeam(t), nil
 }
 
-// RMs implements Directory.
-func (s *Static) RMs(context.Context) ([]conversation.RM, error) { return slices.Clone(s.rmList), nil }
+// RMs implements Directory. The slice and every RM in it are deep copies.
+func (s *Static) RMs(context.Context) ([]conversation.RM, error) {
+	out := make([]conversation.RM, len(s.rmList))
+	for i, r := range s.rmList {
+		out[i] = cloneRM(r)
+	}
+	return out, nil
+}
 
-// Teams implements Directory.
+// Teams implements Directory. The slice and every team in it are deep
+// copies.
 func (s *Static) Teams(context.Context) ([]conversation.Team, error) {
-	return slices.Clone(s.teamList), nil
+	out := make([]conversation.Team, len(s.teamList))
+	for i, t := range s.teamList {
+		out[i] = cloneTeam(t)
+	}
+	return out, nil
 }

@@ -10,13 +10,35 @@ import (
 	"github.com/airbranch/airbranch/gateway/state"
 )
 
-// Access rules. An admin sees everything. A supervisor with a team claim
-// sees that team's conversations, without one every team's. An RM sees the
-// conversations of their team, those assigned to them, and those they take
-// or took part in (as specialist or observer too). Customers: supervisors
-// and admins see all; an RM sees a customer whose own or deputy RM is in
-// their team (or is them), whose segment is their team's segment, or who
-// has a conversation assigned to them.
+// Access rules: who may read which conversation and customer, and open a
+// conversation with whom. openapi.yaml (info.description and the
+// operations' descriptions) tells callers the same; keep them together.
+// Every rm token's subject and team claim, and a supervisor's team claim,
+// have been checked against the directory before these rules run
+// (checkPrincipal), so Team is the caller's team as the bank has it now.
+//
+// Conversations (canSeeConversation): an admin sees every conversation. A
+// supervisor with a team claim sees that team's conversations, one without
+// a team claim every team's. An RM sees the conversations of their team,
+// those assigned to them, and those they take or took part in (as
+// specialist or observer too).
+//
+// Reading a customer (canSeeCustomer): an admin, and a supervisor without a
+// team claim, see every customer. A supervisor with a team claim sees a
+// customer whose own or deputy RM is in that team, whose segment is that
+// team's segment, or who has a conversation held by that team (TeamID). An
+// RM sees a customer whose own or deputy RM is them or in their team, whose
+// segment is their team's segment, or who has a conversation assigned to
+// them.
+//
+// Opening a conversation (canOpenFor): an admin may open one with anyone.
+// An RM may open one only with a customer of their team's scope: whose own
+// or deputy RM is them or in their team, or whose segment is their team's
+// segment. Having been assigned a conversation of the customer, which lets
+// an RM read the customer, is not enough: the new conversation is held by
+// the RM's team, so every RM of that team (a specialist pool, say) could
+// then read it and the customer's addresses. Supervisors do not open
+// conversations.
 
 // canSeeConversation reports whether p may read c.
 func canSeeConversation(p auth.Principal, c conversation.Conversation) bool {
@@ -39,17 +61,54 @@ func canSeeConversation(p auth.Principal, c conversation.Conversation) bool {
 }
 
 // canSeeCustomer reports whether p may read customer c. It asks the
-// directory for the RMs' and p's team, and the store for a conversation of
-// c assigned to p; their errors (other than not found) are returned.
+// directory for the RMs' and the team's records, and the store for a
+// conversation of c held by the supervisor's team or assigned to the RM;
+// their errors (other than not found) are returned.
 func (s *server) canSeeCustomer(ctx context.Context, p auth.Principal, c conversation.Customer) (bool, error) {
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleSupervisor:
+	var f state.ConversationFilter
+	switch {
+	case p.Role == auth.RoleAdmin, p.Role == auth.RoleSupervisor && p.Team == "":
 		return true, nil
-	case auth.RoleRM:
+	case p.Role == auth.RoleSupervisor:
+		ok, err := s.inTeamScope(ctx, "", p.Team, c)
+		if ok || err != nil {
+			return ok, err
+		}
+		f = state.ConversationFilter{CustomerID: c.ID, TeamID: p.Team, Limit: 1}
+	case p.Role == auth.RoleRM:
+		ok, err := s.inTeamScope(ctx, p.RMID(), p.Team, c)
+		if ok || err != nil {
+			return ok, err
+		}
+		f = state.ConversationFilter{CustomerID: c.ID, AssigneeID: p.RMID(), Limit: 1}
 	default:
 		return false, nil
 	}
-	me := p.RMID()
+	page, err := s.store.ListConversations(ctx, f)
+	if err != nil {
+		return false, fmt.Errorf("api: customer %s access: conversations of team %q or rm %q: %w", c.ID, f.TeamID, f.AssigneeID, err)
+	}
+	return len(page.Items) > 0, nil
+}
+
+// canOpenFor reports whether p may open a conversation with customer c:
+// an admin always, an RM when c is in their team's scope (inTeamScope),
+// nobody else. Directory errors other than not found are returned.
+func (s *server) canOpenFor(ctx context.Context, p auth.Principal, c conversation.Customer) (bool, error) {
+	switch p.Role {
+	case auth.RoleAdmin:
+		return true, nil
+	case auth.RoleRM:
+		return s.inTeamScope(ctx, p.RMID(), p.Team, c)
+	}
+	return false, nil
+}
+
+// inTeamScope reports whether customer c belongs with team: their own or
+// deputy RM is me (when me is not "") or an RM of team, or their segment is
+// team's segment. RMs and teams the directory does not know count for
+// nothing; other directory errors are returned.
+func (s *server) inTeamScope(ctx context.Context, me conversation.RMID, team conversation.TeamID, c conversation.Customer) (bool, error) {
 	for _, id := range []conversation.RMID{c.OwnRM, c.DeputyRM} {
 		if id == "" {
 			continue
@@ -64,23 +123,18 @@ func (s *server) canSeeCustomer(ctx context.Context, p auth.Principal, c convers
 		case err != nil:
 			return false, fmt.Errorf("api: customer %s access: rm %s: %w", c.ID, id, err)
 		}
-		if rm.TeamID == p.Team {
+		if rm.TeamID == team {
 			return true, nil
 		}
 	}
-	team, err := s.dir.Team(ctx, p.Team)
+	t, err := s.dir.Team(ctx, team)
 	switch {
 	case errors.Is(err, conversation.ErrNotFound):
+		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("api: customer %s access: team %s: %w", c.ID, p.Team, err)
-	case team.Segment != "" && team.Segment == c.Segment:
-		return true, nil
+		return false, fmt.Errorf("api: customer %s access: team %s: %w", c.ID, team, err)
 	}
-	page, err := s.store.ListConversations(ctx, state.ConversationFilter{CustomerID: c.ID, AssigneeID: me, Limit: 1})
-	if err != nil {
-		return false, fmt.Errorf("api: customer %s access: conversations assigned to %s: %w", c.ID, me, err)
-	}
-	return len(page.Items) > 0, nil
+	return t.Segment != "" && t.Segment == c.Segment, nil
 }
 
 // scopeList restricts a list filter to what p may see: a supervisor with a

@@ -26,10 +26,13 @@ const DefaultMaxBodyBytes int64 = 1 << 20
 // required. Logger defaults to discarding; MaxBodyBytes (bytes, larger
 // bodies get 413) to DefaultMaxBodyBytes; Now to time.Now.
 type Deps struct {
-	Store        state.Store
-	Directory    directory.Directory
-	Resolver     *identity.Resolver
-	Verifier     *auth.Verifier
+	Store     state.Store
+	Directory directory.Directory
+	Resolver  *identity.Resolver
+	Verifier  *auth.Verifier
+	// Routing is the routing runtime; without it the routing endpoints
+	// answer 503.
+	Routing      Routing
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -40,6 +43,7 @@ type server struct {
 	store    state.Store
 	dir      directory.Directory
 	resolver *identity.Resolver
+	routing  Routing
 	log      *slog.Logger
 	maxBody  int64
 	now      func() time.Time
@@ -58,11 +62,40 @@ type server struct {
 //	POST /api/v1/conversations         open a conversation (rm, admin)
 //	GET  /api/v1/conversations/{id}    one conversation with messages and events
 //	GET  /api/v1/customers/{id}        one customer (directory or prospect)
+//	POST /api/v1/conversations/{id}/route      queue a new conversation for routing
+//	GET  /api/v1/conversations/{id}/decisions  its routing decision records
+//	POST /api/v1/conversations/{id}/wrap-up    the assignee starts after-conversation work
+//	POST /api/v1/conversations/{id}/close      the assignee closes with a disposition
+//	GET  /api/v1/offers                        live offers of an RM
+//	POST /api/v1/offers/{id}/accept            the offered RM accepts
+//	POST /api/v1/offers/{id}/decline           the offered RM declines
+//	PUT  /api/v1/presence                      an RM sets their presence
 //
-// Other paths under /api/ get a JSON 404, other methods a JSON 405 with
-// Allow. Every answer carries X-Request-ID (the caller's, when it sends a
-// sane one), and a panic in a handler becomes a 500.
-func New(d Deps) http.Handler { return newServer(d).handler }
+// Every request but GET (or HEAD) of the OpenAPI document is authenticated
+// before it is routed: without a valid token it gets 401 whatever its path
+// and method, and a token whose rm subject or team claim the directory
+// does not confirm gets 403 (see authenticate). Then other paths under
+// /api/ get a JSON 404, other methods a JSON 405 with Allow. Every answer
+// carries X-Request-ID (the caller's, when it sends a sane one), and a
+// panic in a handler becomes a 500.
+func New(d Deps) *Handler { return &Handler{s: newServer(d)} }
+
+// Handler is the API's http.Handler.
+type Handler struct{ s *server }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.s.handler.ServeHTTP(w, r) }
+
+// Pattern returns the route pattern r matches (e.g.
+// "GET /api/v1/conversations/{id}"), or "" when none does: a bounded
+// label for metrics.
+func (h *Handler) Pattern(r *http.Request) string {
+	_, p := h.s.mux.Handler(r)
+	if p == "/api/" {
+		return ""
+	}
+	return p
+}
 
 // newServer builds the server New returns the handler of.
 func newServer(d Deps) *server {
@@ -70,6 +103,7 @@ func newServer(d Deps) *server {
 		store:    d.Store,
 		dir:      d.Directory,
 		resolver: d.Resolver,
+		routing:  d.Routing,
 		log:      d.Logger,
 		maxBody:  d.MaxBodyBytes,
 		now:      d.Now,
@@ -84,19 +118,25 @@ func newServer(d Deps) *server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	authn := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// The request's logger, so refusals carry the request id.
-			auth.Middleware(d.Verifier, logger(r.Context(), s.log))(next).ServeHTTP(w, r)
-		})
-	}
-	s.handle("GET /api/v1/openapi.yaml", http.HandlerFunc(s.openAPI))
+	// Callers are authenticated before routing (s.authenticate, below);
+	// authn only makes sure a route that needs a caller has one.
+	authn := auth.RequireRole(auth.Roles...)
+	s.handle(openAPIPattern, http.HandlerFunc(s.openAPI))
 	s.handle("GET /api/v1/conversations", authn(http.HandlerFunc(s.listConversations)))
 	s.handle("POST /api/v1/conversations", authn(auth.RequireRole(auth.RoleRM, auth.RoleAdmin)(http.HandlerFunc(s.createConversation))))
 	s.handle("GET /api/v1/conversations/{id}", authn(http.HandlerFunc(s.getConversation)))
 	s.handle("GET /api/v1/customers/{id}", authn(http.HandlerFunc(s.getCustomer)))
+	rmOnly := auth.RequireRole(auth.RoleRM)
+	s.handle("POST /api/v1/conversations/{id}/route", authn(s.withRouting(s.routeConversation)))
+	s.handle("GET /api/v1/conversations/{id}/decisions", authn(s.withRouting(s.listDecisions)))
+	s.handle("POST /api/v1/conversations/{id}/wrap-up", authn(rmOnly(s.withRouting(s.wrapUp))))
+	s.handle("POST /api/v1/conversations/{id}/close", authn(rmOnly(s.withRouting(s.closeConversation))))
+	s.handle("GET /api/v1/offers", authn(s.withRouting(s.listOffers)))
+	s.handle("POST /api/v1/offers/{id}/accept", authn(rmOnly(s.withRouting(s.acceptOffer))))
+	s.handle("POST /api/v1/offers/{id}/decline", authn(rmOnly(s.withRouting(s.declineOffer))))
+	s.handle("PUT /api/v1/presence", authn(rmOnly(s.withRouting(s.setPresence))))
 	s.mux.HandleFunc("/api/", s.noRoute)
-	s.handler = s.requestID(s.recoverPanics(s.mux))
+	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))
 	return s
 }
 

@@ -244,14 +244,15 @@ func (s *server) customerFor(r *http.Request, p auth.Principal, req createReques
 	return cust, addr, false, nil
 }
 
-// mayOpen returns a 403 unless p may see customer c.
+// mayOpen returns a 403 unless p may open a conversation with customer c
+// (canOpenFor: the stricter rule, not the one for reading).
 func (s *server) mayOpen(r *http.Request, p auth.Principal, c conversation.Customer) error {
-	ok, err := s.canSeeCustomer(r.Context(), p, c)
+	ok, err := s.canOpenFor(r.Context(), p, c)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return forbidden("role %s of team %q may not open a conversation with this customer", p.Role, p.Team)
+		return forbidden("role %s of team %q may not open a conversation with this customer: an RM may open one only with a customer whose own or deputy RM is them or in their team, or whose segment is their team's segment", p.Role, p.Team)
 	}
 	return nil
 }

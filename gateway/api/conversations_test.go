@@ -153,6 +153,15 @@ func TestListConversationsRefused(t *testing.T) {
 		{"unknown parameter", as(admin), "state=queued", 400, []string{`"state"`, "status, channel, team, customer, assignee, limit, cursor"}},
 		{"repeated parameter", as(admin), "status=new&status=queued", 400, []string{`"status"`, "2 times"}},
 		{"two problems at once", as(admin), "status=x&channel=y", 400, []string{`"status"`, `"channel"`}},
+		{"cursor not an id", as(admin), "cursor=garbage", 400, []string{`"cursor"`, "36 lowercase hex digits and dashes"}},
+		{"cursor zero", as(admin), "cursor=0", 400, []string{`"cursor"`, "conversation id"}},
+		{"empty cursor", as(admin), "cursor=", 400, []string{`"cursor"`}},
+		{"cursor in upper case", as(admin), "cursor=0195F2A0-1C2D-7E3F-8A4B-5C6D7E8F9A0B", 400, []string{`"cursor"`}},
+		{"cursor in braces", as(admin), "cursor=%7B0195f2a0-1c2d-7e3f-8a4b-5c6d7e8f9a0b%7D", 400, []string{`"cursor"`}},
+		{"cursor without dashes", as(admin), "cursor=0195f2a01c2d7e3f8a4b5c6d7e8f9a0b", 400, []string{`"cursor"`}},
+		{"cursor with a dash misplaced", as(admin), "cursor=0195f2a-01c2d-7e3f-8a4b-5c6d7e8f9a0b", 400, []string{`"cursor"`}},
+		{"cursor with a letter beyond f", as(admin), "cursor=0195f2a0-1c2d-7e3f-8a4b-5c6d7e8f9a0g", 400, []string{`"cursor"`}},
+		{"cursor of an rm", as(rmPB1), "cursor=garbage", 400, []string{`"cursor"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,11 +62,18 @@ func TestCreateConversation(t *testing.T) {
 			wantAddr: conversation.Address{Kind: conversation.AddressApp, Value: "app-0004"},
 		},
 		{
-			name:         "rm opens for a customer with a conversation assigned to them",
-			caller:       rmWA,
-			body:         `{"customer_id":"cus-0004","channel":"webchat"}`,
-			wantCustomer: "cus-0004", wantSegment: conversation.SegmentSmallBusiness, wantTeam: "wealth",
-			wantAddr: conversation.Address{Kind: conversation.AddressApp, Value: "app-0004"},
+			name:         "rm of the deputy RM's team",
+			caller:       rmMass,
+			body:         `{"customer_id":"cus-0003","channel":"sms"}`,
+			wantCustomer: "cus-0003", wantSegment: conversation.SegmentAffluent, wantTeam: "mass",
+			wantAddr: conversation.Address{Kind: conversation.AddressPhone, Value: "+85251234567"},
+		},
+		{
+			name:         "rm of the customer's segment",
+			caller:       rmMass,
+			body:         `{"customer_id":"cus-0002","channel":"wechat"}`,
+			wantCustomer: "cus-0002", wantSegment: conversation.SegmentMass, wantTeam: "mass",
+			wantAddr: conversation.Address{Kind: conversation.AddressWeChat, Value: "oJlus55nABCDEF0002"},
 		},
 	}
 	for _, tc := range tests {
@@ -155,6 +162,13 @@ func TestCreateConversationRefused(t *testing.T) {
 		{"supervisor may not open", as(supAll), `{"customer_id":"cus-0001","channel":"voice"}`, 403, "allowed: [rm admin]"},
 		{"rm: customer of another team", as(rmPB1), `{"customer_id":"cus-0002","channel":"sms"}`, 403, "may not open"},
 		{"rm: address of another team's customer", as(rmPB1), `{"address":{"kind":"phone","value":"61234567"},"channel":"sms"}`, 403, "may not open"},
+		// rm-wa-01 of the specialist pool may read cus-0004, whose
+		// conversation D is assigned to them, but a conversation they open
+		// would be held by the pool, whose every RM could then read it.
+		{"rm: customer with a conversation assigned to them", as(rmWA), `{"customer_id":"cus-0004","channel":"webchat"}`, 403, "may not open"},
+		{"rm: address of a customer with a conversation assigned to them", as(rmWA), `{"address":{"kind":"app_user","value":"app-0004"},"channel":"webchat"}`, 403, "may not open"},
+		{"rm: customer of a conversation they are specialist on", as(rmWA), `{"customer_id":"cus-0001","channel":"voice"}`, 403, "may not open"},
+		{"rm: customer whose conversation their team holds", as(rmMass), `{"customer_id":"cus-0004","channel":"webchat"}`, 403, "may not open"},
 		{"unknown customer", as(admin), `{"customer_id":"cus-9999","channel":"voice"}`, 404, "cus-9999"},
 		{"customer without an address for the channel", as(admin), `{"customer_id":"cus-0002","channel":"webchat"}`, 400, "no address for channel webchat (needs one of: app_user)"},
 		{"address kind not for the channel", as(admin), `{"address":{"kind":"wechat_openid","value":"oJlus55nABCDEF0009"},"channel":"sms"}`, 400, "kind wechat_openid cannot be used on channel sms (allowed: phone)"},

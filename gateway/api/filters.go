@@ -25,8 +25,9 @@ const maxIDBytes = 128
 // parseListFilter reads the list query into a filter. Every problem is a
 // 400 that names the parameter and what is allowed: unknown or repeated
 // parameters, a status or channel that does not exist, a team or assignee
-// the directory does not know, a limit outside 1–500. Directory errors
-// other than not found are returned as they are.
+// the directory does not know, a limit outside 1–500, a cursor that is not
+// a conversation id in the form the API gives them (canonicalUUID).
+// Directory errors other than not found are returned as they are.
 func (s *server) parseListFilter(ctx context.Context, q url.Values) (state.ConversationFilter, error) {
 	var f state.ConversationFilter
 	var problems []string
@@ -98,8 +99,8 @@ func (s *server) parseListFilter(ctx context.Context, q url.Values) (state.Conve
 		f.Limit = state.DefaultListLimit
 	}
 	if v, ok := param(q, "cursor"); ok {
-		if !sane(v) {
-			problems = append(problems, "query parameter \"cursor\": not a next_cursor from a previous page")
+		if !canonicalUUID(v) {
+			problems = append(problems, "query parameter \"cursor\": not a next_cursor from a previous page (allowed: a conversation id as the API gives it, a UUID of 36 lowercase hex digits and dashes such as 0195f2a0-1c2d-7e3f-8a4b-5c6d7e8f9a0b)")
 		}
 		f.Cursor = v
 	}
@@ -117,6 +118,28 @@ func param(q url.Values, name string) (string, bool) {
 		return "", false
 	}
 	return v[0], true
+}
+
+// canonicalUUID reports whether s is a UUID in the canonical text form the
+// API gives conversation ids in (RFC 9562 §4): 36 characters, lowercase hex
+// digits with dashes at offsets 8, 13, 18 and 23.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // sane reports whether s is 1 to maxIDBytes bytes of printable characters.

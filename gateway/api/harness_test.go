@@ -33,6 +33,8 @@ var (
 	rmMass = auth.Principal{Subject: "rm-mass-01", Role: auth.RoleRM, Team: "mass"}
 	rmWA   = auth.Principal{Subject: "rm-wa-01", Role: auth.RoleRM, Team: "wealth"}
 	supPB  = auth.Principal{Subject: "sup-pb", Role: auth.RoleSupervisor, Team: "private_bank"}
+	supMS  = auth.Principal{Subject: "sup-mass", Role: auth.RoleSupervisor, Team: "mass"}
+	supWA  = auth.Principal{Subject: "sup-wa", Role: auth.RoleSupervisor, Team: "wealth"}
 	supAll = auth.Principal{Subject: "sup-all", Role: auth.RoleSupervisor}
 	admin  = auth.Principal{Subject: "ops-1", Role: auth.RoleAdmin}
 )

@@ -174,6 +174,26 @@ func TestVerify(t *testing.T) {
 		{name: "no role", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.Role = "" })), wantErr: auth.ErrInvalidToken, wantMsg: "role"},
 		{name: "rm without team", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.Team = "" })), wantErr: auth.ErrInvalidToken, wantMsg: "team"},
 		{name: "no subject", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.Subject = "" })), wantErr: auth.ErrInvalidToken, wantMsg: "subject"},
+		{name: "expired within the clock skew", opts: secretOnly, token: issued(rm, time.Hour, now.Add(-time.Hour-20*time.Second)), want: rm},
+		{name: "expired beyond the clock skew", opts: secretOnly, token: issued(rm, time.Hour, now.Add(-time.Hour-31*time.Second)), wantErr: auth.ErrExpiredToken},
+		{name: "nbf ahead within the clock skew", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(20 * time.Second)) })), want: rm},
+		{name: "nbf ahead beyond the clock skew", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(31 * time.Second)) })), wantErr: auth.ErrInvalidToken, wantMsg: "nbf"},
+		{name: "iat ahead within the clock skew", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(20 * time.Second)) })), want: rm},
+		{name: "iat ahead beyond the clock skew", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(31 * time.Second)) })), wantErr: auth.ErrInvalidToken, wantMsg: "iat"},
+		{name: "lifetime of 30 days", opts: secretOnly, token: issued(rm, auth.MaxTokenLifetime, now.Add(-time.Minute)), want: rm},
+		{name: "lifetime over 30 days", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) {
+			c.ExpiresAt = jwt.NewNumericDate(c.IssuedAt.Add(auth.MaxTokenLifetime + time.Second))
+		})), wantErr: auth.ErrInvalidToken, wantMsg: "lifetime (exp - iat) of 720h0m1s exceeds the maximum"},
+		{name: "lifetime of a year issued long ago", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) {
+			c.IssuedAt, c.NotBefore = jwt.NewNumericDate(now.Add(-360*24*time.Hour)), nil
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(5 * 24 * time.Hour))
+		})), wantErr: auth.ErrInvalidToken, wantMsg: "exp - iat"},
+		{name: "no iat, exp within 30 days", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) {
+			c.IssuedAt, c.ExpiresAt = nil, jwt.NewNumericDate(now.Add(29*24*time.Hour))
+		})), want: rm},
+		{name: "no iat, exp beyond 30 days", opts: open, token: sign(t, jwt.SigningMethodHS256, "", secret, with(func(c *tokenClaims) {
+			c.IssuedAt, c.ExpiresAt = nil, jwt.NewNumericDate(now.Add(31*24*time.Hour))
+		})), wantErr: auth.ErrInvalidToken, wantMsg: "lifetime (exp - now)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,6 +301,7 @@ func TestIssueErrors(t *testing.T) {
 		{"no subject", secret, auth.Principal{Role: auth.RoleAdmin}, time.Hour, auth.ErrInvalidPrincipal},
 		{"short secret", []byte("0123456789"), auth.Principal{Subject: "ops", Role: auth.RoleAdmin}, time.Hour, auth.ErrWeakSecret},
 		{"zero ttl", secret, auth.Principal{Subject: "ops", Role: auth.RoleAdmin}, 0, nil},
+		{"ttl over the maximum lifetime", secret, auth.Principal{Subject: "ops", Role: auth.RoleAdmin}, auth.MaxTokenLifetime + time.Second, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,7 +28,8 @@ func WithAudience(aud string) IssueOption {
 // RFC 7518 §3.2): sub, role, team (when set), iat and nbf at now, exp at
 // now+ttl, and a random jti. Errors: ErrInvalidPrincipal for a principal
 // Verify would refuse, ErrWeakSecret for a secret shorter than
-// MinSecretBytes, and an error for ttl <= 0.
+// MinSecretBytes, and an error for ttl <= 0 or over MaxTokenLifetime
+// (which Verify would refuse too).
 func Issue(secret []byte, p Principal, ttl time.Duration, now time.Time, opts ...IssueOption) (string, error) {
 	if err := p.Validate(); err != nil {
 		return "", err
@@ -36,8 +37,8 @@ func Issue(secret []byte, p Principal, ttl time.Duration, now time.Time, opts ..
 	if len(secret) < MinSecretBytes {
 		return "", fmt.Errorf("%w: got %d bytes", ErrWeakSecret, len(secret))
 	}
-	if ttl <= 0 {
-		return "", fmt.Errorf("auth: token lifetime %s: must be positive", ttl)
+	if ttl <= 0 || ttl > MaxTokenLifetime {
+		return "", fmt.Errorf("auth: token lifetime %s: must be positive and at most %s (30 days)", ttl, MaxTokenLifetime)
 	}
 	var jti [16]byte
 	_, _ = rand.Read(jti[:]) // crypto/rand.Read never returns an error (Go 1.24+)

@@ -19,8 +19,9 @@ const realm = "airbranch"
 // expired token is answered 401 with a WWW-Authenticate challenge (RFC 6750
 // §3: `Bearer realm="airbranch"`, plus error="invalid_token" and a
 // description when a token was given) and a JSON body
-// {"error":{"code":"unauthorized","message":"..."}}. Refusals are logged
-// at info level with the reason, never with the token.
+// {"error":{"code":"unauthorized","message":"..."}}, marked
+// "Cache-Control: no-store" like every refusal of this package. Refusals
+// are logged at info level with the reason, never with the token.
 func Middleware(v *Verifier, log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +71,8 @@ func RequireRole(roles ...Role) func(http.Handler) http.Handler {
 
 // Unauthorized writes a 401 answer for err (from Verify) with the RFC 6750
 // §3 challenge: no error code when the token was missing (§3.1),
-// error="invalid_token" and a description otherwise.
+// error="invalid_token" and a description otherwise. The answer is
+// "Cache-Control: no-store".
 func Unauthorized(w http.ResponseWriter, err error) {
 	challenge := `Bearer realm="` + realm + `"`
 	msg := "a bearer token is required (Authorization: Bearer <token>)"
@@ -83,7 +85,7 @@ func Unauthorized(w http.ResponseWriter, err error) {
 }
 
 // Forbidden writes a 403 answer for err with the RFC 6750 §3.1
-// insufficient_scope challenge.
+// insufficient_scope challenge, "Cache-Control: no-store".
 func Forbidden(w http.ResponseWriter, err error) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="insufficient_scope"`)
 	writeError(w, http.StatusForbidden, "forbidden", err.Error())
@@ -106,8 +108,12 @@ func challengeText(s string) string {
 	}, s)
 }
 
+// writeError writes {"error":{"code","message"}} with status. Refusals are
+// not to be stored by caches (RFC 9111 §5.2.2.5): a shared cache must not
+// answer another caller's request with them.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]map[string]string{"error": {"code": code, "message": msg}})

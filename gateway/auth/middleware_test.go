@@ -111,6 +111,9 @@ func TestMiddleware(t *testing.T) {
 				t.Fatalf("body %s does not contain %s", body, tc.wantBody)
 			}
 			if tc.wantStatus != 200 {
+				if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+					t.Fatalf("Cache-Control = %q on a refusal, want no-store", got)
+				}
 				var e struct {
 					Error struct{ Code, Message string } `json:"error"`
 				}
@@ -144,5 +147,8 @@ func TestRequireRoleWithoutPrincipal(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != `Bearer realm="airbranch"` {
 		t.Fatalf("status %d, challenge %q; want 401 with a bare Bearer challenge", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+		t.Fatalf("Cache-Control = %q, want no-store", got)
 	}
 }

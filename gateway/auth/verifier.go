@@ -18,6 +18,17 @@ const MinSecretBytes = 32
 // maxTokenBytes bounds the token text read from a header.
 const maxTokenBytes = 16 << 10
 
+// ClockSkew is the leeway allowed between the issuer's clock and ours when
+// exp, nbf and iat are checked (RFC 7519 §4.1.4-4.1.6 allow "some small
+// leeway"): 30 s.
+const ClockSkew = 30 * time.Second
+
+// MaxTokenLifetime is the longest lifetime a token may claim: exp − iat,
+// or exp − now for a token without iat. 30 days, the upper bound of the
+// configuration's auth.token_ttl; a token meant to live longer is refused
+// even before it expires.
+const MaxTokenLifetime = 30 * 24 * time.Hour
+
 // VerifierOptions configures a Verifier. Secret (at least MinSecretBytes)
 // enables HS256; JWKSFile, a JSON Web Key Set (RFC 7517) from the bank's
 // OIDC provider, enables RS256 and ES256. At least one is required. Issuer,
@@ -38,6 +49,7 @@ type Verifier struct {
 	keys    *keySet
 	methods []string
 	parser  *jwt.Parser
+	now     func() time.Time
 }
 
 // claims is the token body: the registered claims (RFC 7519 §4.1) and
@@ -88,7 +100,9 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	if opts.Audience != "" {
 		parserOpts = append(parserOpts, jwt.WithAudience(opts.Audience))
 	}
+	parserOpts = append(parserOpts, jwt.WithLeeway(ClockSkew))
 	v.parser = jwt.NewParser(parserOpts...)
+	v.now = now
 	return v, nil
 }
 
@@ -113,10 +127,12 @@ func (v *Verifier) KeyIDs() []string {
 // algorithm (HS256 with the secret; RS256 or ES256 with the JWKS key named
 // by its kid header, of the matching type: never "none", never HS256 with a
 // public key), have exp in the future, nbf and iat (when present) not in
-// the future, iss and aud as configured, a sub, a role among Roles and,
-// for role rm, a team. Errors: ErrMissingToken for an empty token,
-// ErrExpiredToken once exp has passed, ErrInvalidToken for anything else;
-// messages never contain the token.
+// the future, each within ClockSkew, a lifetime (exp − iat, or exp − now
+// without iat) of at most MaxTokenLifetime, iss and aud as configured, a
+// sub, a role among Roles and, for role rm, a team. Errors:
+// ErrMissingToken for an empty token, ErrExpiredToken once exp has passed
+// (by more than ClockSkew), ErrInvalidToken for anything else; messages
+// never contain the token.
 func (v *Verifier) Verify(token string) (Principal, error) {
 	token = strings.TrimSpace(token)
 	if token == "" {
@@ -128,6 +144,13 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 	var c claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.key); err != nil {
 		return Principal{}, tokenError(err)
+	}
+	from, what := v.now(), "exp - now"
+	if c.IssuedAt != nil {
+		from, what = c.IssuedAt.Time, "exp - iat"
+	}
+	if life := c.ExpiresAt.Sub(from); life > MaxTokenLifetime {
+		return Principal{}, fmt.Errorf("%w: lifetime (%s) of %s exceeds the maximum of %s (30 days)", ErrInvalidToken, what, life.Round(time.Second), MaxTokenLifetime)
 	}
 	p := Principal{Subject: c.Subject, Role: Role(c.Role), Team: conversation.TeamID(c.Team)}
 	if err := p.Validate(); err != nil {
