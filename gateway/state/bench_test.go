@@ -43,10 +43,7 @@ func BenchmarkStoreSerial(b *testing.B) {
 // skipping when the default does not answer. Its keys are removed after.
 func benchRedis(b *testing.B) state.Store {
 	b.Helper()
-	url := benchRedisDefault
-	if opts := realRedisOptions(b); opts != nil {
-		url = os.Getenv(testRedisEnv)
-	}
+	url := benchRedisURL(b)
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)
@@ -64,6 +61,15 @@ func benchRedis(b *testing.B) state.Store {
 		deleteKeys(b, opts, prefix)
 	})
 	return s
+}
+
+// benchRedisURL returns the URL of the benchmarks' Redis: testRedisEnv,
+// else benchRedisDefault.
+func benchRedisURL(b *testing.B) string {
+	if opts := realRedisOptions(b); opts != nil {
+		return os.Getenv(testRedisEnv)
+	}
+	return benchRedisDefault
 }
 
 // benchCreateAppend runs b.N create+append ops, serially when parallelism

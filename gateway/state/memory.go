@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
 )
@@ -41,9 +42,18 @@ type Memory struct {
 	queueMu sync.RWMutex
 	queues  map[string]map[conversation.ConversationID]float64
 
-	offerMu   sync.Mutex
-	offers    map[conversation.OfferID]conversation.Offer
-	liveOffer map[conversation.ConversationID]conversation.OfferID
+	// offerMu guards the offers and their indexes by conversation, by RM
+	// and by expiry.
+	offerMu     sync.Mutex
+	offers      map[conversation.OfferID]conversation.Offer
+	convOffers  map[conversation.ConversationID]map[conversation.OfferID]struct{}
+	rmOffers    map[conversation.RMID]map[conversation.OfferID]struct{}
+	offerExpiry deadlineHeap
+
+	route routeState
+	subs  subscribers
+	// wallNow is the wall clock of decision-record expiry (DecisionTTL).
+	wallNow func() time.Time
 
 	closed atomic.Bool
 }
@@ -90,13 +100,17 @@ type timeline struct {
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
 	m := &Memory{
-		seed:      maphash.MakeSeed(),
-		customers: make(map[conversation.CustomerID]conversation.Customer),
-		byAddress: make(map[string]conversation.CustomerID),
-		presences: make(map[conversation.RMID]conversation.Presence),
-		queues:    make(map[string]map[conversation.ConversationID]float64),
-		offers:    make(map[conversation.OfferID]conversation.Offer),
-		liveOffer: make(map[conversation.ConversationID]conversation.OfferID),
+		seed:       maphash.MakeSeed(),
+		customers:  make(map[conversation.CustomerID]conversation.Customer),
+		byAddress:  make(map[string]conversation.CustomerID),
+		presences:  make(map[conversation.RMID]conversation.Presence),
+		queues:     make(map[string]map[conversation.ConversationID]float64),
+		offers:     make(map[conversation.OfferID]conversation.Offer),
+		convOffers: make(map[conversation.ConversationID]map[conversation.OfferID]struct{}),
+		rmOffers:   make(map[conversation.RMID]map[conversation.OfferID]struct{}),
+		route:      newRouteState(),
+		subs:       subscribers{byTopic: make(map[string]map[chan struct{}]struct{})},
+		wallNow:    time.Now,
 	}
 	for i := range memoryShards {
 		m.convs[i].byID = make(map[conversation.ConversationID]*convEntry)

@@ -57,13 +57,18 @@ func (m *Memory) Enqueue(_ context.Context, q string, id conversation.Conversati
 	}
 	m.queueMu.Lock()
 	defer m.queueMu.Unlock()
+	m.enqueueLocked(q, id, score)
+	return nil
+}
+
+// enqueueLocked puts id on q with score; the caller holds queueMu.
+func (m *Memory) enqueueLocked(q string, id conversation.ConversationID, score float64) {
 	entries := m.queues[q]
 	if entries == nil {
 		entries = make(map[conversation.ConversationID]float64)
 		m.queues[q] = entries
 	}
 	entries[id] = score
-	return nil
 }
 
 // Dequeue removes id from q, reporting whether it was there.
@@ -73,15 +78,21 @@ func (m *Memory) Dequeue(_ context.Context, q string, id conversation.Conversati
 	}
 	m.queueMu.Lock()
 	defer m.queueMu.Unlock()
+	return m.dequeueLocked(q, id), nil
+}
+
+// dequeueLocked removes id from q, reporting whether it was there; the
+// caller holds queueMu.
+func (m *Memory) dequeueLocked(q string, id conversation.ConversationID) bool {
 	entries := m.queues[q]
 	if _, ok := entries[id]; !ok {
-		return false, nil
+		return false
 	}
 	delete(entries, id)
 	if len(entries) == 0 {
 		delete(m.queues, q)
 	}
-	return true, nil
+	return true
 }
 
 // Queue returns up to limit entries of q (all when limit <= 0), lowest
@@ -118,14 +129,11 @@ func (m *Memory) CreateOffer(_ context.Context, o conversation.Offer) error {
 	if _, ok := m.offers[o.ID]; ok {
 		return fmt.Errorf("memory create offer %s: %w", o.ID, ErrExists)
 	}
-	if cur, ok := m.liveOffer[o.ConversationID]; ok {
-		if live, ok := m.offers[cur]; ok && !live.Expired(o.CreatedAt) {
-			return fmt.Errorf("memory create offer for %s: offer %s to %s is live until %s: %w",
-				o.ConversationID, live.ID, live.RMID, live.ExpiresAt.Format(time.RFC3339Nano), ErrConflict)
-		}
+	if live, ok := m.firstLiveOfferLocked(o.ConversationID, o.CreatedAt); ok {
+		return fmt.Errorf("memory create offer for %s: offer %s to %s is live until %s: %w",
+			o.ConversationID, live.ID, live.RMID, formatTime(live.ExpiresAt), ErrConflict)
 	}
-	m.offers[o.ID] = o
-	m.liveOffer[o.ConversationID] = o.ID
+	m.putOfferLocked(o)
 	return nil
 }
 
@@ -144,15 +152,75 @@ func (m *Memory) Offer(_ context.Context, id conversation.OfferID) (conversation
 func (m *Memory) DeleteOffer(_ context.Context, id conversation.OfferID) (bool, error) {
 	m.offerMu.Lock()
 	defer m.offerMu.Unlock()
+	return m.deleteOfferLocked(id), nil
+}
+
+// putOfferLocked stores o, replacing an offer with its id, and indexes it
+// by conversation, RM and expiry. The caller holds offerMu.
+func (m *Memory) putOfferLocked(o conversation.Offer) {
+	m.deleteOfferLocked(o.ID)
+	m.offers[o.ID] = o
+	addToSet(m.convOffers, o.ConversationID, o.ID)
+	addToSet(m.rmOffers, o.RMID, o.ID)
+	m.offerExpiry.push(deadline{at: micros(o.ExpiresAt), key: string(o.ID)}, len(m.offers), m.offerDeadlines)
+}
+
+// deleteOfferLocked removes an offer and its index entries, reporting
+// whether it was there. The caller holds offerMu.
+func (m *Memory) deleteOfferLocked(id conversation.OfferID) bool {
 	o, ok := m.offers[id]
 	if !ok {
-		return false, nil
+		return false
 	}
 	delete(m.offers, id)
-	if m.liveOffer[o.ConversationID] == id {
-		delete(m.liveOffer, o.ConversationID)
+	removeFromSet(m.convOffers, o.ConversationID, id)
+	removeFromSet(m.rmOffers, o.RMID, id)
+	return true // the expiry heap drops the entry lazily
+}
+
+// firstLiveOfferLocked returns the conversation's offer that is live at
+// now (expiry after now, to the µs) with the earliest expiry, ties by id,
+// as the Redis store finds it. The caller holds offerMu.
+func (m *Memory) firstLiveOfferLocked(id conversation.ConversationID, now time.Time) (conversation.Offer, bool) {
+	var first conversation.Offer
+	found := false
+	for oid := range m.convOffers[id] {
+		o := m.offers[oid]
+		if micros(o.ExpiresAt) <= micros(now) {
+			continue
+		}
+		if !found || cmp.Or(cmp.Compare(micros(o.ExpiresAt), micros(first.ExpiresAt)), strings.Compare(string(o.ID), string(first.ID))) < 0 {
+			first, found = o, true
+		}
 	}
-	return true, nil
+	return first, found
+}
+
+// offerDeadlines lists the live entries of the expiry heap, for its
+// compaction. The caller holds offerMu.
+func (m *Memory) offerDeadlines() []deadline {
+	out := make([]deadline, 0, len(m.offers))
+	for id, o := range m.offers {
+		out = append(out, deadline{at: micros(o.ExpiresAt), key: string(id)})
+	}
+	return out
+}
+
+func addToSet[K comparable, V comparable](sets map[K]map[V]struct{}, k K, v V) {
+	set := sets[k]
+	if set == nil {
+		set = make(map[V]struct{})
+		sets[k] = set
+	}
+	set[v] = struct{}{}
+}
+
+func removeFromSet[K comparable, V comparable](sets map[K]map[V]struct{}, k K, v V) {
+	set := sets[k]
+	delete(set, v)
+	if len(set) == 0 {
+		delete(sets, k)
+	}
 }
 
 // ExpiredOffers returns up to limit offers (all when limit <= 0) whose

@@ -23,8 +23,9 @@ const defaultDialTimeout = 2 * time.Second
 // Redis is the Store on Redis, for several gateway instances sharing one
 // Redis server, Sentinel-managed primary or Cluster, through a
 // redis.UniversalClient. Records are JSON; every write that must be atomic
-// is one Lua script (see redis_scripts.go), so CreateConversation and
-// AppendMessage each take one round trip.
+// is one Lua script (see redis_scripts.go and redis_txn_script.go), so
+// CreateConversation, AppendMessage and a routing Commit each take one
+// round trip.
 //
 // Every key starts with the key prefix, which carries a hash tag such as
 // "{airbranch}": Redis Cluster places a key by the text between the first
@@ -36,7 +37,8 @@ const defaultDialTimeout = 2 * time.Second
 //
 // Key layout, after the prefix and a colon:
 //
-//	conv:<id>              hash: j JSON, v version, n write token
+//	conv:<id>              hash: j JSON, v version, n write token, x the
+//	                       names of its index sets (JSON array, after the prefix)
 //	cidx:all               sorted set of conversation ids, score 0, by id text
 //	cidx:status:<status>   the same per status; also channel:, team:,
 //	cidx:channel:<ch> …    customer: and assignee: (ids in lexical order,
@@ -46,12 +48,22 @@ const defaultDialTimeout = 2 * time.Second
 //	idem:<ch|account|pid>  message id of the first copy
 //	events:<conversation>  list of event JSON, append order
 //	presence:<rm id>       presence JSON;  rms: set of RM ids with a presence
+//	presstate              hash: RM id → "<lease expiry µs, 0 for none> <state>"
 //	queue:<name>           sorted set: conversation id by score
 //	offer:<id>             offer JSON
 //	offers:expiry          sorted set: offer id by expiry (Unix µs)
-//	offers:conv            hash: offer id → conversation id
-//	convoffer              hash: conversation id → its latest offer id
+//	convoffers:<conv id>   sorted set: the conversation's offer ids by expiry
+//	rmoffers:<rm id>       sorted set: the RM's offer ids by creation (Unix µs)
+//	rm:<rm id>             hash: l last offer, i idle since (Unix µs), m missed
+//	                       in a row, h:<conversation id> cost units held
+//	rmstates               set of RM ids with routing counters
+//	wakes                  sorted set: conversation id by wake time (Unix µs)
+//	cursors                hash: round-robin cursor key → RM id
+//	decisions:<conv id>    list of decision record JSON, newest first,
+//	                       at most MaxDecisionsKept, expiring after DecisionTTL
 //	customer:<id>          customer JSON;  addr:<kind:value>: customer id
+//
+// and the pub/sub channels notify:<topic> (Notify, Subscribe).
 //
 // Errors: connection and network failures, timeouts and a server that is
 // loading, read-only, or has its cluster or primary down wrap

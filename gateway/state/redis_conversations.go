@@ -27,22 +27,40 @@ func (r *Redis) convKey(id conversation.ConversationID) string {
 	return r.prefix + "conv:" + string(id)
 }
 
-// indexKeys returns the sorted sets listing c: all, and by status,
-// channel, customer, team and assignee (the last two when set).
-func (r *Redis) indexKeys(c *conversation.Conversation) []string {
-	keys := make([]string, 0, 6)
-	keys = append(keys,
-		r.prefix+"cidx:all",
-		r.prefix+"cidx:status:"+string(c.Status),
-		r.prefix+"cidx:channel:"+string(c.Channel),
-		r.prefix+"cidx:customer:"+string(c.CustomerID))
+// indexNames returns the names, after the key prefix, of the sorted sets
+// listing c: all, and by status, channel, customer, team and assignee (the
+// last two when set).
+func indexNames(c *conversation.Conversation) []string {
+	names := make([]string, 0, 6)
+	names = append(names,
+		"cidx:all",
+		"cidx:status:"+string(c.Status),
+		"cidx:channel:"+string(c.Channel),
+		"cidx:customer:"+string(c.CustomerID))
 	if c.TeamID != "" {
-		keys = append(keys, r.prefix+"cidx:team:"+string(c.TeamID))
+		names = append(names, "cidx:team:"+string(c.TeamID))
 	}
 	if c.AssigneeID != "" {
-		keys = append(keys, r.prefix+"cidx:assignee:"+string(c.AssigneeID))
+		names = append(names, "cidx:assignee:"+string(c.AssigneeID))
 	}
-	return keys
+	return names
+}
+
+// indexKeys returns the keys of indexNames(c).
+func (r *Redis) indexKeys(c *conversation.Conversation) []string {
+	names := indexNames(c)
+	for i, n := range names {
+		names[i] = r.prefix + n
+	}
+	return names
+}
+
+// indexField returns the conversation hash's field x: indexNames(c) as a
+// JSON array, which tells a later compare-and-set script which sets to
+// leave without decoding the record.
+func indexField(c *conversation.Conversation) string {
+	data, _ := json.Marshal(indexNames(c)) // a []string always encodes
+	return string(data)
 }
 
 // CreateConversation stores c with Version 1 in one round trip (one
@@ -61,7 +79,7 @@ func (r *Redis) CreateConversation(ctx context.Context, c conversation.Conversat
 	}
 	keys := append([]string{r.convKey(c.ID)}, r.indexKeys(&c)...)
 	token := writeToken()
-	res, err := r.scripts.createConversation.Run(ctx, r.client, keys, string(c.ID), data, token).Result()
+	res, err := r.scripts.createConversation.Run(ctx, r.client, keys, string(c.ID), data, token, indexField(&c)).Result()
 	if err != nil {
 		return conversation.Conversation{}, redisErr("create conversation "+string(c.ID), err)
 	}
@@ -159,7 +177,7 @@ func (r *Redis) compareAndSet(ctx context.Context, cur, next *conversation.Conve
 	}
 	token := writeToken()
 	res, err := r.scripts.updateConversation.Run(ctx, r.client, keys, string(next.ID),
-		strconv.FormatInt(cur.Version, 10), strconv.FormatInt(next.Version, 10), data, leave, token).Result()
+		strconv.FormatInt(cur.Version, 10), strconv.FormatInt(next.Version, 10), data, leave, token, indexField(next)).Result()
 	if err != nil {
 		return false, redisErr("update conversation "+string(next.ID), err)
 	}

@@ -19,12 +19,25 @@ func (r *Redis) rmsKey() string                          { return r.prefix + "rm
 func (r *Redis) queueKey(q string) string                { return r.prefix + "queue:" + q }
 func (r *Redis) offerKey(id conversation.OfferID) string { return r.prefix + "offer:" + string(id) }
 
-// offerKeys are the keys of createOfferLua and deleteOfferLua.
-func (r *Redis) offerKeys(id conversation.OfferID) []string {
-	return []string{r.offerKey(id), r.prefix + "offers:expiry", r.prefix + "offers:conv", r.prefix + "convoffer"}
+func (r *Redis) offerExpiryKey() string { return r.prefix + "offers:expiry" }
+
+func (r *Redis) convOffersKey(id conversation.ConversationID) string {
+	return r.prefix + "convoffers:" + string(id)
 }
 
-// SetPresence stores p (its key, and the RM id in the set of RMs) in one
+func (r *Redis) rmOffersKey(id conversation.RMID) string { return r.prefix + "rmoffers:" + string(id) }
+
+// presenceStateKey is the hash RM id → "<lease expiry in Unix µs, 0 for
+// none> <state>" that the commit script checks GuardRMAvailable against.
+func (r *Redis) presenceStateKey() string { return r.prefix + "presstate" }
+
+// presenceState is the value of p in presenceStateKey.
+func presenceState(p conversation.Presence) string {
+	return strconv.FormatInt(micros(p.ExpiresAt), 10) + " " + string(p.State)
+}
+
+// SetPresence stores p (its key, the RM id in the set of RMs, and its
+// state and lease expiry in the hash the commit script checks) in one
 // MULTI/EXEC. Errors: a conversation.ErrInvalid error if p does not
 // validate, ErrUnavailable.
 func (r *Redis) SetPresence(ctx context.Context, p conversation.Presence) error {
@@ -38,6 +51,7 @@ func (r *Redis) SetPresence(ctx context.Context, p conversation.Presence) error 
 	_, err = r.client.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.Set(ctx, r.presenceKey(p.RMID), data, 0)
 		tx.SAdd(ctx, r.rmsKey(), string(p.RMID))
+		tx.HSet(ctx, r.presenceStateKey(), string(p.RMID), presenceState(p))
 		return nil
 	})
 	return redisErr("set presence "+string(p.RMID), err)
@@ -137,10 +151,10 @@ func (r *Redis) Queue(ctx context.Context, q string, limit int) ([]QueueEntry, e
 	return out, nil
 }
 
-// CreateOffer stores o in one script that refuses it while the
-// conversation's latest offer is live at o.CreatedAt (compared to the
-// microsecond), records it as the conversation's latest offer and indexes
-// its expiry for ExpiredOffers. Errors: ErrConflict for a live offer,
+// CreateOffer stores o in one script that refuses it while an offer of
+// the conversation is live at o.CreatedAt (compared to the microsecond),
+// and indexes it by conversation, RM and expiry (for OfferFor, OffersOf,
+// ExpiredOffers and the commit script). Errors: ErrConflict for a live offer,
 // ErrExists for a taken offer id, a conversation.ErrInvalid error if o
 // does not validate, ErrUnavailable.
 func (r *Redis) CreateOffer(ctx context.Context, o conversation.Offer) error {
@@ -151,8 +165,9 @@ func (r *Redis) CreateOffer(ctx context.Context, o conversation.Offer) error {
 	if err != nil {
 		return fmt.Errorf("redis create offer %s: encode: %w", o.ID, err)
 	}
-	res, err := r.scripts.createOffer.Run(ctx, r.client, r.offerKeys(o.ID),
-		string(o.ID), string(o.ConversationID), data, o.CreatedAt.UnixMicro(), o.ExpiresAt.UnixMicro()).Result()
+	keys := []string{r.offerKey(o.ID), r.offerExpiryKey(), r.convOffersKey(o.ConversationID), r.rmOffersKey(o.RMID)}
+	res, err := r.scripts.createOffer.Run(ctx, r.client, keys,
+		string(o.ID), data, o.CreatedAt.UnixMicro(), o.ExpiresAt.UnixMicro()).Result()
 	if err != nil {
 		return redisErr("create offer "+string(o.ID), err)
 	}
@@ -187,11 +202,10 @@ func (r *Redis) Offer(ctx context.Context, id conversation.OfferID) (conversatio
 	return o, nil
 }
 
-// DeleteOffer removes the offer, its expiry entry and, if it is still the
-// conversation's latest offer, that mark, in one script, reporting
-// whether it was there.
+// DeleteOffer removes the offer and its index entries in one script,
+// reporting whether it was there.
 func (r *Redis) DeleteOffer(ctx context.Context, id conversation.OfferID) (bool, error) {
-	n, err := r.scripts.deleteOffer.Run(ctx, r.client, r.offerKeys(id), string(id)).Int64()
+	n, err := r.scripts.deleteOffer.Run(ctx, r.client, []string{r.offerKey(id), r.offerExpiryKey()}, string(id), r.prefix).Int64()
 	if err != nil {
 		return false, redisErr("delete offer "+string(id), err)
 	}
@@ -206,7 +220,7 @@ func (r *Redis) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]
 	if limit > 0 {
 		by.Count = int64(limit)
 	}
-	ids, err := r.client.ZRangeByScore(ctx, r.prefix+"offers:expiry", by).Result()
+	ids, err := r.client.ZRangeByScore(ctx, r.offerExpiryKey(), by).Result()
 	if err != nil {
 		return nil, redisErr("expired offers", err)
 	}

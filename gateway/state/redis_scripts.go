@@ -18,13 +18,15 @@ import "github.com/redis/go-redis/v9"
 // lost reply finds its own token and is reported as the success it was.
 
 // createConversationLua: KEYS[1] conversation hash, KEYS[2..] index sets
-// to join. ARGV: id, JSON, write token. Returns {1} when stored, {0,
-// token} when the id is taken.
+// to join. ARGV: id, JSON, write token, the index sets' names after the
+// prefix as a JSON array (field x, which the commit script reads to know
+// which sets to leave). Returns {1} when stored, {0, token} when the id is
+// taken.
 const createConversationLua = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, redis.call('HGET', KEYS[1], 'n')}
 end
-redis.call('HSET', KEYS[1], 'j', ARGV[2], 'v', '1', 'n', ARGV[3])
+redis.call('HSET', KEYS[1], 'j', ARGV[2], 'v', '1', 'n', ARGV[3], 'x', ARGV[4])
 for i = 2, #KEYS do
   redis.call('ZADD', KEYS[i], 0, ARGV[1])
 end
@@ -33,7 +35,8 @@ return {1}
 
 // updateConversationLua: KEYS[1] conversation hash, KEYS[2..1+ARGV[5]]
 // index sets to leave, the rest index sets to join. ARGV: id, expected
-// version, new version, JSON, number of sets to leave, write token.
+// version, new version, JSON, number of sets to leave, write token, the
+// new index set names (field x, as for createConversationLua).
 // Returns {1} when written, {0} when the conversation is missing, {2,
 // token} when the stored version is not the expected one.
 const updateConversationLua = `
@@ -44,7 +47,7 @@ end
 if v ~= ARGV[2] then
   return {2, redis.call('HGET', KEYS[1], 'n')}
 end
-redis.call('HSET', KEYS[1], 'j', ARGV[4], 'v', ARGV[3], 'n', ARGV[6])
+redis.call('HSET', KEYS[1], 'j', ARGV[4], 'v', ARGV[3], 'n', ARGV[6], 'x', ARGV[7])
 local leave = tonumber(ARGV[5])
 for i = 2, 1 + leave do
   redis.call('ZREM', KEYS[i], ARGV[1])
@@ -105,41 +108,72 @@ local f = redis.call('HMGET', KEYS[1], 'j', 's', 'e', 'u')
 return {changed, f[1], f[2], f[3], f[4]}
 `
 
+// luaDropOffer defines unindexOffer(prefix, expiry key, id, JSON), which
+// removes an offer's expiry entry and its entries in the sets of its
+// conversation and RM (named from the offer's JSON, which is only read),
+// and dropOffer(prefix, expiry key, offer key, id), which also deletes the
+// offer and returns 1, or 0 when there is no such offer.
+const luaDropOffer = `
+local function unindexOffer(prefix, expkey, id, j)
+  local o = cjson.decode(j)
+  redis.call('ZREM', expkey, id)
+  redis.call('ZREM', prefix .. 'convoffers:' .. o.conversation_id, id)
+  redis.call('ZREM', prefix .. 'rmoffers:' .. o.rm_id, id)
+end
+local function dropOffer(prefix, expkey, okey, id)
+  local j = redis.call('GET', okey)
+  if not j then
+    return 0
+  end
+  redis.call('DEL', okey)
+  unindexOffer(prefix, expkey, id, j)
+  return 1
+end
+`
+
 // createOfferLua: KEYS[1] offer, KEYS[2] expiry sorted set (score: expiry
-// in Unix µs), KEYS[3] hash offer id → conversation id, KEYS[4] hash
-// conversation id → its latest offer id. ARGV: offer id, conversation id,
-// JSON, created at (Unix µs), expires at (Unix µs). Returns {1} when
-// stored, {0} when the offer id is taken, {-1, live offer id, its expiry}
-// when the conversation's latest offer is still live at the creation time.
+// in Unix µs), KEYS[3] the conversation's offers (score: expiry), KEYS[4]
+// the RM's offers (score: creation in Unix µs). ARGV: offer id, JSON,
+// created at (Unix µs), expires at (Unix µs). Returns {1} when stored, {0}
+// when the offer id is taken, {-1, live offer id, its expiry} when an
+// offer of the conversation is still live at the creation time.
 const createOfferLua = `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {0}
 end
-local cur = redis.call('HGET', KEYS[4], ARGV[2])
-if cur then
-  local exp = redis.call('ZSCORE', KEYS[2], cur)
-  if exp and tonumber(exp) > tonumber(ARGV[4]) then
-    return {-1, cur, exp}
-  end
+local live = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[3], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if live[1] then
+  return {-1, live[1], live[2]}
 end
-redis.call('SET', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 return {1}
 `
 
-// deleteOfferLua: the keys of createOfferLua. ARGV: offer id. Returns the
-// number of offers removed (0 or 1).
-const deleteOfferLua = `
-local conv = redis.call('HGET', KEYS[3], ARGV[1])
-local n = redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-if conv and redis.call('HGET', KEYS[4], conv) == ARGV[1] then
-  redis.call('HDEL', KEYS[4], conv)
+// deleteOfferLua: KEYS[1] offer, KEYS[2] expiry sorted set. ARGV: offer
+// id, key prefix. Returns the number of offers removed (0 or 1).
+const deleteOfferLua = luaDropOffer + `
+return dropOffer(ARGV[2], KEYS[2], KEYS[1], ARGV[1])
+`
+
+// liveOffersLua: KEYS[1] a conversation's or an RM's offer set, KEYS[2]
+// the expiry sorted set. ARGV: now (Unix µs), offer key prefix. Returns
+// the JSON of the set's offers whose expiry is after now, in the set's
+// order. Read only.
+const liveOffersLua = `
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local exp = redis.call('ZSCORE', KEYS[2], id)
+  if exp and tonumber(exp) > tonumber(ARGV[1]) then
+    local j = redis.call('GET', ARGV[2] .. id)
+    if j then
+      out[#out + 1] = j
+    end
+  end
 end
-return n
+return out
 `
 
 // createProspectLua: KEYS[1] customer, KEYS[2] its first address, KEYS[3..]
@@ -170,7 +204,9 @@ type redisScripts struct {
 	advanceMessage     *redis.Script
 	createOffer        *redis.Script
 	deleteOffer        *redis.Script
+	liveOffers         *redis.Script
 	createProspect     *redis.Script
+	commit             *redis.Script
 }
 
 func newRedisScripts() redisScripts {
@@ -181,6 +217,8 @@ func newRedisScripts() redisScripts {
 		advanceMessage:     redis.NewScript(advanceMessageLua),
 		createOffer:        redis.NewScript(createOfferLua),
 		deleteOffer:        redis.NewScript(deleteOfferLua),
+		liveOffers:         redis.NewScript(liveOffersLua),
 		createProspect:     redis.NewScript(createProspectLua),
+		commit:             redis.NewScript(commitLua),
 	}
 }

@@ -250,6 +250,15 @@ func TestRedisKeysShareTheHashTag(t *testing.T) {
 			_, _, err := s.CreateProspect(ctx, conversation.NewProspect(conversation.Address{Kind: conversation.AddressPhone, Value: "+8613800138000"}, now))
 			return err
 		}(),
+		s.Commit(ctx, state.Txn{
+			Now:       now,
+			Holds:     []state.Hold{{RMID: "rm-2", ConversationID: c.ID, Cost: 25}},
+			PutOffer:  &conversation.Offer{ID: conversation.NewOfferID(now.Add(time.Second)), ConversationID: "c-2", RMID: "rm-2", CreatedAt: now, ExpiresAt: now.Add(time.Minute)},
+			Presences: []conversation.Presence{{RMID: "rm-2", State: conversation.PresenceAvailable, Since: now}},
+			Decision:  &state.DecisionRecord{ConversationID: c.ID, At: now, Record: []byte(`{}`)},
+			Wakes:     []state.Wake{{ConversationID: c.ID, At: now}},
+			Cursors:   map[string]conversation.RMID{"team-private": "rm-2"},
+		}),
 	}
 	for i, err := range steps {
 		if err != nil {
@@ -257,7 +266,7 @@ func TestRedisKeysShareTheHashTag(t *testing.T) {
 		}
 	}
 	keys := mr.Keys()
-	if len(keys) < 15 {
+	if len(keys) < 25 {
 		t.Fatalf("only %d keys written: %v", len(keys), keys)
 	}
 	for _, k := range keys {

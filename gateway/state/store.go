@@ -19,6 +19,10 @@ import (
 // (callers answer 503 so providers retry), and the conversation package's
 // validation errors (ErrInvalid) for a malformed record.
 type Store interface {
+	// Router is the routing runtime's part: atomic commits of routing
+	// decisions, routing counters, leases, wakes and notifications.
+	Router
+
 	// Ping checks the backend is reachable; it returns ErrUnavailable if not.
 	Ping(ctx context.Context) error
 	// Close releases connections; the store must not be used after it.

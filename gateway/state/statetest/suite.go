@@ -49,6 +49,17 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"offer/invalid", testOfferInvalid},
 		{"prospect/concurrent_first_contact", testProspectConcurrent},
 		{"prospect/lookups", testProspectLookups},
+		{"router/guards", testGuards},
+		{"router/version_conflict", testVersionConflict},
+		{"router/invalid_txn", testInvalidTxn},
+		{"router/effects", testEffects},
+		{"router/releases", testReleases},
+		{"router/decisions", testDecisions},
+		{"router/wakes_and_deadline", testWakesAndDeadline},
+		{"router/cursors", testCursors},
+		{"router/offers_live", testOffersLive},
+		{"router/concurrent_claims", testConcurrentClaims},
+		{"notify/subscribe", testNotify},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,322 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/airbranch/airbranch/channels/conversation"
+)
+
+var _ Router = (*Redis)(nil)
+
+func (r *Redis) rmKey(id conversation.RMID) string { return r.prefix + "rm:" + string(id) }
+func (r *Redis) rmStatesKey() string               { return r.prefix + "rmstates" }
+func (r *Redis) wakesKey() string                  { return r.prefix + "wakes" }
+func (r *Redis) cursorsKey() string                { return r.prefix + "cursors" }
+
+func (r *Redis) decisionsKey(id conversation.ConversationID) string {
+	return r.prefix + "decisions:" + string(id)
+}
+
+// commitPayload is a Txn as commitLua reads it: ids, JSON records made
+// here, times as Unix µs strings, and keys as indexes into KEYS.
+type commitPayload struct {
+	Now       string          `json:"now"`
+	Conv      *commitConv     `json:"c,omitempty"`
+	Guards    []commitGuard   `json:"g,omitempty"`
+	Holds     []commitHold    `json:"h,omitempty"`
+	Releases  []commitHold    `json:"r,omitempty"`
+	Offer     *commitOffer    `json:"o,omitempty"`
+	Deletes   []commitRef     `json:"del,omitempty"`
+	Enqueue   []commitRef     `json:"eq,omitempty"`
+	Dequeue   []commitRef     `json:"dq,omitempty"`
+	RMs       []commitRM      `json:"rm,omitempty"`
+	Presences []commitPres    `json:"p,omitempty"`
+	Events    []commitRef     `json:"e,omitempty"`
+	Decision  *commitDecision `json:"d,omitempty"`
+	Wakes     []commitWake    `json:"w,omitempty"`
+	Cursors   []commitCursor  `json:"cu,omitempty"`
+}
+
+type commitConv struct {
+	K     int      `json:"k"`
+	ID    string   `json:"id"`
+	V     string   `json:"v"`
+	NV    string   `json:"nv"`
+	J     string   `json:"j"`
+	X     string   `json:"x"`
+	Names []string `json:"s"`
+	Index []int    `json:"ix"`
+}
+
+type commitGuard struct {
+	T    GuardKind `json:"t"`
+	K    int       `json:"k,omitempty"`
+	RK   int       `json:"rk,omitempty"`
+	RM   string    `json:"rm,omitempty"`
+	C    string    `json:"c,omitempty"`
+	O    string    `json:"o,omitempty"`
+	Cost int       `json:"cost"`
+	Cap  int       `json:"cap"`
+}
+
+type commitHold struct {
+	K    int    `json:"k"`
+	RM   string `json:"rm"`
+	C    string `json:"c"`
+	Cost string `json:"cost"`
+}
+
+type commitOffer struct {
+	K   int    `json:"k"`
+	CK  int    `json:"ck"`
+	RK  int    `json:"rk"`
+	ID  string `json:"id"`
+	J   string `json:"j"`
+	Exp string `json:"exp"`
+	Cr  string `json:"cr"`
+}
+
+// commitRef is a key and a member or a record: an offer to delete, a
+// queue entry (S: score), an event (J: JSON).
+type commitRef struct {
+	K  int    `json:"k"`
+	ID string `json:"id,omitempty"`
+	S  string `json:"s,omitempty"`
+	J  string `json:"j,omitempty"`
+}
+
+type commitRM struct {
+	K  int      `json:"k"`
+	RM string   `json:"rm"`
+	L  string   `json:"l,omitempty"`
+	I  string   `json:"i,omitempty"`
+	M  MissedOp `json:"m"`
+}
+
+type commitPres struct {
+	K  int    `json:"k"`
+	RM string `json:"rm"`
+	J  string `json:"j"`
+	St string `json:"st"`
+}
+
+type commitDecision struct {
+	K   int    `json:"k"`
+	J   string `json:"j"`
+	Max int    `json:"max"`
+	TTL string `json:"ttl"`
+}
+
+type commitWake struct {
+	ID string `json:"id"`
+	At string `json:"at,omitempty"`
+}
+
+type commitCursor struct {
+	Key string `json:"key"`
+	RM  string `json:"rm"`
+}
+
+// commitKeys collects the KEYS of one commit, each once.
+type commitKeys struct {
+	keys []string
+	at   map[string]int
+}
+
+// fixed keys of commitLua, in their KEYS order.
+func (r *Redis) newCommitKeys() *commitKeys {
+	k := &commitKeys{at: make(map[string]int, 16)}
+	for _, key := range []string{r.offerExpiryKey(), r.rmStatesKey(), r.presenceStateKey(), r.rmsKey(), r.wakesKey(), r.cursorsKey()} {
+		k.of(key)
+	}
+	return k
+}
+
+// of returns key's 1-based index in KEYS, adding it if new.
+func (k *commitKeys) of(key string) int {
+	if i, ok := k.at[key]; ok {
+		return i
+	}
+	k.keys = append(k.keys, key)
+	k.at[key] = len(k.keys)
+	return len(k.keys)
+}
+
+func usString(t time.Time) string { return strconv.FormatInt(micros(t), 10) }
+
+// Commit applies txn in one EVALSHA of commitLua (see Router.Commit): the
+// Txn travels as one JSON argument with its records already encoded, so
+// the script stores them byte for byte; the conversation is written with
+// Version+1 and a write token, and a command re-sent after a lost reply
+// is recognised by that token and reported as the success it was (a Txn
+// without a conversation has no such protection; OpenRedis does not
+// re-send). Errors: ErrConflict for a version mismatch, a *GuardError
+// (wrapping ErrConflict) for the first failed guard, ErrNotFound for a
+// missing conversation, a conversation.ErrInvalid error for a malformed
+// Txn, ErrUnavailable.
+func (r *Redis) Commit(ctx context.Context, txn Txn) error {
+	if err := validateTxn(&txn); err != nil {
+		return fmt.Errorf("redis commit: %w", err)
+	}
+	keys, payload, err := r.commitPayload(&txn)
+	if err != nil {
+		return err
+	}
+	res, err := r.scripts.commit.Run(ctx, r.client, keys.keys, payload, r.prefix, writeToken()).Result()
+	if err != nil {
+		return redisErr("commit", err)
+	}
+	arr, err := scriptReply("commit", res)
+	if err != nil {
+		return err
+	}
+	switch replyInt(arr, 0) {
+	case 1:
+		return nil
+	case 0:
+		return fmt.Errorf("redis commit: conversation %s: %w", txn.Conversation.ID, ErrNotFound)
+	case 2:
+		return fmt.Errorf("redis commit: conversation %s is at version %s, not %d: %w",
+			txn.Conversation.ID, replyString(arr, 1), txn.Conversation.Version, ErrConflict)
+	}
+	i := int(replyInt(arr, 1)) - 1
+	if i < 0 || i >= len(txn.Guards) {
+		return fmt.Errorf("redis commit: unexpected script reply %v", arr)
+	}
+	return fmt.Errorf("redis commit: %w", guardReply(arr).guardError(txn.Guards[i]))
+}
+
+// guardReply reads the failure details of a {3, i, code, …} reply.
+func guardReply(arr []any) guardFailure {
+	f := guardFailure{code: replyString(arr, 2)}
+	at := func(i int) time.Time {
+		us, _ := strconv.ParseFloat(replyString(arr, i), 64) // a score, maybe "1.7e+15"
+		return fromMicros(int64(us))
+	}
+	switch f.code {
+	case failState:
+		f.state = conversation.PresenceState(replyString(arr, 3))
+	case failLeaseExpired, failOfferExpired:
+		f.at = at(3)
+	case failLoad:
+		f.load, _ = strconv.Atoi(replyString(arr, 3))
+	case failOfferOwner:
+		f.rm = conversation.RMID(replyString(arr, 3))
+	case failLiveOffer:
+		f.offer, f.rm, f.at = conversation.OfferID(replyString(arr, 3)), conversation.RMID(replyString(arr, 4)), at(5)
+	}
+	return f
+}
+
+// commitPayload encodes txn for commitLua and collects its keys.
+func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
+	keys := r.newCommitKeys()
+	p := commitPayload{Now: usString(txn.Now)}
+	encode := func(what string, v any) (string, error) {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return "", fmt.Errorf("redis commit: encode %s: %w", what, err)
+		}
+		return string(data), nil
+	}
+	if c := txn.Conversation; c != nil {
+		next := *c
+		next.Version = c.Version + 1
+		j, err := encode("conversation", &next)
+		if err != nil {
+			return nil, "", err
+		}
+		cc := &commitConv{K: keys.of(r.convKey(c.ID)), ID: string(c.ID), V: strconv.FormatInt(c.Version, 10),
+			NV: strconv.FormatInt(next.Version, 10), J: j, X: indexField(&next), Names: indexNames(&next)}
+		for _, n := range cc.Names {
+			cc.Index = append(cc.Index, keys.of(r.prefix+n))
+		}
+		p.Conv = cc
+	}
+	for _, g := range txn.Guards {
+		cg := commitGuard{T: g.Kind, RM: string(g.RMID), C: string(g.ConversationID), O: string(g.OfferID), Cost: g.Cost, Cap: g.Capacity}
+		switch g.Kind {
+		case GuardCapacity:
+			cg.K = keys.of(r.rmKey(g.RMID))
+		case GuardOfferLive:
+			cg.K = keys.of(r.offerKey(g.OfferID))
+			if g.RMID != "" {
+				cg.RK = keys.of(r.rmOffersKey(g.RMID))
+			}
+		case GuardNoLiveOffer:
+			cg.K = keys.of(r.convOffersKey(g.ConversationID))
+		}
+		p.Guards = append(p.Guards, cg)
+	}
+	hold := func(h Hold) commitHold {
+		return commitHold{K: keys.of(r.rmKey(h.RMID)), RM: string(h.RMID), C: string(h.ConversationID), Cost: strconv.Itoa(h.Cost)}
+	}
+	for _, h := range txn.Holds {
+		p.Holds = append(p.Holds, hold(h))
+	}
+	for _, h := range txn.Releases {
+		p.Releases = append(p.Releases, hold(h))
+	}
+	if o := txn.PutOffer; o != nil {
+		j, err := encode("offer", o)
+		if err != nil {
+			return nil, "", err
+		}
+		p.Offer = &commitOffer{K: keys.of(r.offerKey(o.ID)), CK: keys.of(r.convOffersKey(o.ConversationID)),
+			RK: keys.of(r.rmOffersKey(o.RMID)), ID: string(o.ID), J: j, Exp: usString(o.ExpiresAt), Cr: usString(o.CreatedAt)}
+	}
+	for _, id := range txn.DeleteOffers {
+		p.Deletes = append(p.Deletes, commitRef{K: keys.of(r.offerKey(id)), ID: string(id)})
+	}
+	for _, q := range txn.Enqueue {
+		p.Enqueue = append(p.Enqueue, commitRef{K: keys.of(r.queueKey(q.Queue)), ID: string(q.ConversationID),
+			S: strconv.FormatFloat(q.Score, 'g', -1, 64)})
+	}
+	for _, q := range txn.Dequeue {
+		p.Dequeue = append(p.Dequeue, commitRef{K: keys.of(r.queueKey(q.Queue)), ID: string(q.ConversationID)})
+	}
+	for _, u := range txn.RMs {
+		cu := commitRM{K: keys.of(r.rmKey(u.RMID)), RM: string(u.RMID), M: u.Missed}
+		if !u.LastOfferAt.IsZero() {
+			cu.L = usString(u.LastOfferAt)
+		}
+		if !u.IdleSince.IsZero() {
+			cu.I = usString(u.IdleSince)
+		}
+		p.RMs = append(p.RMs, cu)
+	}
+	for _, pr := range txn.Presences {
+		j, err := encode("presence", pr)
+		if err != nil {
+			return nil, "", err
+		}
+		p.Presences = append(p.Presences, commitPres{K: keys.of(r.presenceKey(pr.RMID)), RM: string(pr.RMID), J: j, St: presenceState(pr)})
+	}
+	for _, e := range txn.Events {
+		j, err := encode("event", e)
+		if err != nil {
+			return nil, "", err
+		}
+		p.Events = append(p.Events, commitRef{K: keys.of(r.eventsKey(e.ConversationID)), J: j})
+	}
+	if d := txn.Decision; d != nil {
+		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), J: string(d.Record),
+			Max: MaxDecisionsKept, TTL: strconv.FormatInt(DecisionTTL.Milliseconds(), 10)}
+	}
+	for _, w := range txn.Wakes {
+		cw := commitWake{ID: string(w.ConversationID)}
+		if !w.At.IsZero() {
+			cw.At = usString(w.At)
+		}
+		p.Wakes = append(p.Wakes, cw)
+	}
+	for k, rm := range txn.Cursors {
+		p.Cursors = append(p.Cursors, commitCursor{Key: k, RM: string(rm)})
+	}
+	data, err := encode("txn", &p)
+	return keys, data, err
+}

@@ -1,0 +1,200 @@
+package state
+
+// commitLua applies one Txn (see Redis.Commit and commitPayload). KEYS[1]
+// offers:expiry, KEYS[2] rmstates, KEYS[3] presstate, KEYS[4] rms,
+// KEYS[5] wakes, KEYS[6] cursors, then every other key the Go side can
+// name; the payload refers to keys by their index in KEYS. ARGV: the
+// payload (JSON), the key prefix, a write token.
+//
+// It reads and checks first (the conversation's version, then each guard
+// in order) and writes only when every check passed, so a refused Txn
+// writes nothing. Records arrive as JSON text made by the Go side and are
+// stored as they are: the script decodes only the payload, a stored
+// offer's JSON (to find its conversation and RM) and the conversation's
+// index field x, and never encodes JSON. Times are Unix µs as decimal
+// strings; numbers passed to redis.call are strings.
+//
+// Keys it finds while running (the index sets a conversation leaves, named
+// by x; the offer sets of an offer it deletes or replaces; the offer a
+// failed no_live_offer guard names) are built from the prefix, so they
+// carry its hash tag and share the declared keys' Cluster slot.
+//
+// Returns {1} when applied (or when the conversation already carries this
+// run's write token and version, i.e. a re-sent command), {0} when the
+// conversation does not exist, {2, stored version} on a version mismatch,
+// {3, guard index (from 1), failure code, details…} when a guard fails.
+const commitLua = luaDropOffer + `
+local t = cjson.decode(ARGV[1])
+local prefix, token = ARGV[2], ARGV[3]
+local now = tonumber(t.now)
+
+local function load(key, except)
+  local h = redis.call('HGETALL', key)
+  local n = 0
+  for i = 1, #h, 2 do
+    local f = h[i]
+    if string.sub(f, 1, 2) == 'h:' and string.sub(f, 3) ~= except then
+      n = n + tonumber(h[i + 1])
+    end
+  end
+  return n
+end
+
+local c = t.c
+local oldx = false
+if c then
+  local f = redis.call('HMGET', KEYS[c.k], 'v', 'n', 'x')
+  if not f[1] then
+    return {0}
+  end
+  if f[1] ~= c.v then
+    if f[1] == c.nv and f[2] == token then
+      return {1}
+    end
+    return {2, f[1]}
+  end
+  oldx = f[3]
+end
+
+for i, g in ipairs(t.g or {}) do
+  if g.t == 'rm_available' then
+    local p = redis.call('HGET', KEYS[3], g.rm)
+    if not p then
+      return {3, i, 'no_presence'}
+    end
+    local exp, st = string.match(p, '^(-?%d+) (.*)$')
+    if st ~= 'available' then
+      return {3, i, 'state', st}
+    end
+    if exp ~= '0' and tonumber(exp) <= now then
+      return {3, i, 'lease_expired', exp}
+    end
+  elseif g.t == 'capacity' then
+    local n = load(KEYS[g.k], g.c)
+    if n + g.cost > g.cap then
+      return {3, i, 'load', tostring(n)}
+    end
+  elseif g.t == 'offer_live' then
+    local exp = redis.call('ZSCORE', KEYS[1], g.o)
+    if not exp then
+      return {3, i, 'no_offer'}
+    end
+    if g.rk and not redis.call('ZSCORE', KEYS[g.rk], g.o) then
+      local o = cjson.decode(redis.call('GET', KEYS[g.k]))
+      return {3, i, 'owner', o.rm_id}
+    end
+    if tonumber(exp) <= now then
+      return {3, i, 'offer_expired', exp}
+    end
+  elseif g.t == 'no_live_offer' then
+    local live = redis.call('ZRANGEBYSCORE', KEYS[g.k], '(' .. t.now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if live[1] then
+      local o = cjson.decode(redis.call('GET', prefix .. 'offer:' .. live[1]))
+      return {3, i, 'live_offer', live[1], o.rm_id, live[2]}
+    end
+  else
+    return redis.error_reply('unknown guard kind ' .. tostring(g.t))
+  end
+end
+
+if c then
+  redis.call('HSET', KEYS[c.k], 'j', c.j, 'v', c.nv, 'n', token, 'x', c.x)
+  local old = {}
+  if oldx then
+    for _, s in ipairs(cjson.decode(oldx)) do
+      old[s] = true
+    end
+  end
+  local keep = {}
+  for i, s in ipairs(c.s) do
+    keep[s] = true
+    if not old[s] then
+      redis.call('ZADD', KEYS[c.ix[i]], 0, c.id)
+    end
+  end
+  for s in pairs(old) do
+    if not keep[s] then
+      redis.call('ZREM', prefix .. s, c.id)
+    end
+  end
+end
+local counted = {} -- RMs added to rmstates by this run
+local function count(rm)
+  if not counted[rm] then
+    redis.call('SADD', KEYS[2], rm)
+    counted[rm] = true
+  end
+end
+for _, h in ipairs(t.h or {}) do
+  redis.call('HSET', KEYS[h.k], 'h:' .. h.c, h.cost)
+  count(h.rm)
+end
+for _, h in ipairs(t.r or {}) do
+  if redis.call('HDEL', KEYS[h.k], 'h:' .. h.c) == 1 and load(KEYS[h.k]) == 0 then
+    redis.call('HSET', KEYS[h.k], 'i', t.now)
+  end
+end
+local o = t.o
+if o then
+  local old = redis.call('SET', KEYS[o.k], o.j, 'GET')
+  if old then
+    unindexOffer(prefix, KEYS[1], o.id, old)
+  end
+  redis.call('ZADD', KEYS[1], o.exp, o.id)
+  redis.call('ZADD', KEYS[o.ck], o.exp, o.id)
+  redis.call('ZADD', KEYS[o.rk], o.cr, o.id)
+end
+for _, d in ipairs(t.del or {}) do
+  dropOffer(prefix, KEYS[1], KEYS[d.k], d.id)
+end
+for _, q in ipairs(t.eq or {}) do
+  redis.call('ZADD', KEYS[q.k], q.s, q.id)
+end
+for _, q in ipairs(t.dq or {}) do
+  redis.call('ZREM', KEYS[q.k], q.id)
+end
+for _, u in ipairs(t.rm or {}) do
+  if u.l then
+    redis.call('HSET', KEYS[u.k], 'l', u.l)
+  end
+  if u.i then
+    redis.call('HSET', KEYS[u.k], 'i', u.i)
+  end
+  if u.m == 1 then
+    redis.call('HSET', KEYS[u.k], 'm', '0')
+  elseif u.m == 2 then
+    redis.call('HINCRBY', KEYS[u.k], 'm', '1')
+  end
+  count(u.rm)
+end
+for _, p in ipairs(t.p or {}) do
+  redis.call('SET', KEYS[p.k], p.j)
+  redis.call('SADD', KEYS[4], p.rm)
+  redis.call('HSET', KEYS[3], p.rm, p.st)
+end
+for _, e in ipairs(t.e or {}) do
+  redis.call('RPUSH', KEYS[e.k], e.j)
+end
+local d = t.d
+if d then
+  if redis.call('LPUSH', KEYS[d.k], d.j) > d.max then
+    redis.call('LTRIM', KEYS[d.k], '0', tostring(d.max - 1))
+  end
+  redis.call('PEXPIRE', KEYS[d.k], d.ttl)
+end
+for _, w in ipairs(t.w or {}) do
+  if w.at then
+    redis.call('ZADD', KEYS[5], w.at, w.id)
+  else
+    redis.call('ZREM', KEYS[5], w.id)
+  end
+end
+for _, u in ipairs(t.cu or {}) do
+  if u.rm ~= '' then
+    redis.call('HSET', KEYS[6], u.key, u.rm)
+  else
+    redis.call('HDEL', KEYS[6], u.key)
+  end
+end
+return {1}
+`
