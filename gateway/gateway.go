@@ -24,6 +24,7 @@ import (
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 )
 
@@ -45,6 +46,7 @@ type Gateway struct {
 	instance string
 	store    state.Store
 	dir      directory.Directory
+	router   *router.Router
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -86,12 +88,27 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: auth: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, metrics: newMetrics(instance)}
+	policies, err := configs.CompileRouting(cfg, dir)
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: routing: %w", err)
+	}
+	resolver := identity.NewResolver(dir, store, cfg.Identity.DefaultRegion)
+	rt, err := router.New(router.Options{
+		Store: store, Directory: dir, Customers: resolver, Policies: policies,
+		Logger: log.With("component", "router"), Now: time.Now, Instance: instance,
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, metrics: newMetrics(instance)}
 	apiHandler := api.New(api.Deps{
 		Store:        store,
 		Directory:    dir,
-		Resolver:     identity.NewResolver(dir, store, cfg.Identity.DefaultRegion),
+		Resolver:     resolver,
 		Verifier:     verifier,
+		Routing:      rt,
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,
@@ -101,7 +118,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	mux.HandleFunc("GET /readyz", g.readyz)
 	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.Handle("/api/", g.refuseWhileDraining(apiHandler))
-	g.handler = g.metrics.instrument(recoverPanics(log, mux))
+	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	return g, nil
 }
 
@@ -169,6 +186,15 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		return nil
 	})
+	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(egCtx))
+	routerDone := make(chan struct{})
+	eg.Go(func() error {
+		defer close(routerDone)
+		if err := g.router.Run(routerCtx); err != nil {
+			return fmt.Errorf("gateway: routing: %w", err)
+		}
+		return nil
+	})
 	g.ready.Store(true)
 	g.metrics.ready.Set(1)
 	g.log.Info("serving", "http_addr", ln.Addr().String())
@@ -185,6 +211,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 			_ = srv.Close()
 			g.log.Warn("grace period over: closed the connections still open", "grace", g.cfg.HTTP.ShutdownGrace.String(), "error", err)
 		}
+		// Routing stops last: requests still in flight above could queue
+		// work, and offers already made stay leases in the store for any
+		// instance to move on.
+		stopRouter()
+		<-routerDone
 		g.log.Info("stopped")
 		return nil
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/auth"
 )
@@ -292,5 +293,93 @@ func TestDevSecretOnlyForTheDemo(t *testing.T) {
 				t.Fatalf("error %v is not ErrNoTokenKey", err)
 			}
 		})
+	}
+}
+
+func rmToken(t *testing.T, secret, rm, team string) string {
+	t.Helper()
+	tok, err := auth.Issue([]byte(secret), auth.Principal{Subject: rm, Role: auth.RoleRM, Team: conversation.TeamID(team)}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestRoutingAcrossInstances: a conversation opened and queued through
+// instance A is offered to the client's own RM, who sees the offer and
+// accepts it through instance B, wraps up and closes with a disposition;
+// the decision records explain the choice.
+func TestRoutingAcrossInstances(t *testing.T) {
+	t.Parallel()
+	url := testRedisURL(t)
+	prefix := "{abtest-route-" + time.Now().Format("150405.000000000") + "}"
+	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	mk := func(id string) *configs.Config {
+		cfg := configs.Default()
+		cfg.InstanceID = id
+		cfg.Redis.URL = url
+		cfg.Redis.KeyPrefix = prefix
+		cfg.Secrets.JWTSecret = testSecret
+		return cfg
+	}
+	a := start(t, mk("a"), io.Discard)
+	b := start(t, mk("b"), io.Discard)
+	admin := adminToken(t, testSecret)
+	rm := rmToken(t, testSecret, "rm-pb-01", "private_bank")
+
+	if code, body := do(t, "PUT", b.base+"/api/v1/presence", rm, map[string]any{"state": "available"}); code != http.StatusOK {
+		t.Fatalf("presence: %d %v", code, body)
+	}
+	code, created := do(t, "POST", a.base+"/api/v1/conversations", admin, map[string]any{"customer_id": "cus-pb-0001", "channel": "webchat"})
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	id := created["id"].(string)
+	if code, body := do(t, "POST", a.base+"/api/v1/conversations/"+id+"/route", admin, nil); code != http.StatusOK || body["status"] != "queued" {
+		t.Fatalf("route: %d %v", code, body)
+	}
+	var offer map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for offer == nil {
+		code, list := do(t, "GET", b.base+"/api/v1/offers", rm, nil)
+		if items, _ := list["items"].([]any); code == http.StatusOK && len(items) == 1 {
+			offer = items[0].(map[string]any)
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no offer for rm-pb-01 within 10 s: %d %v", code, list)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if offer["conversation_id"] != id {
+		t.Fatalf("offer %v is not for %s", offer, id)
+	}
+	other := rmToken(t, testSecret, "rm-pb-02", "private_bank")
+	if code, body := do(t, "POST", b.base+"/api/v1/offers/"+offer["id"].(string)+"/accept", other, nil); code != http.StatusForbidden {
+		t.Fatalf("accept by another RM: %d %v", code, body)
+	}
+	code, acc := do(t, "POST", b.base+"/api/v1/offers/"+offer["id"].(string)+"/accept", rm, nil)
+	if code != http.StatusOK || acc["status"] != "active" || acc["assignee_id"] != "rm-pb-01" {
+		t.Fatalf("accept: %d %v", code, acc)
+	}
+	if code, body := do(t, "POST", b.base+"/api/v1/offers/"+offer["id"].(string)+"/accept", rm, nil); code != http.StatusConflict {
+		t.Fatalf("second accept: %d %v", code, body)
+	}
+	if code, body := do(t, "POST", a.base+"/api/v1/conversations/"+id+"/wrap-up", rm, nil); code != http.StatusOK || body["status"] != "wrap_up" {
+		t.Fatalf("wrap-up: %d %v", code, body)
+	}
+	if code, body := do(t, "POST", a.base+"/api/v1/conversations/"+id+"/close", rm, map[string]any{"disposition": "nonsense"}); code != http.StatusBadRequest {
+		t.Fatalf("close with unknown disposition: %d %v", code, body)
+	}
+	if code, body := do(t, "POST", a.base+"/api/v1/conversations/"+id+"/close", rm, map[string]any{"disposition": "lead:wealth"}); code != http.StatusOK || body["status"] != "closed" {
+		t.Fatalf("close: %d %v", code, body)
+	}
+	code, recs := do(t, "GET", a.base+"/api/v1/conversations/"+id+"/decisions", admin, nil)
+	items, _ := recs["items"].([]any)
+	if code != http.StatusOK || len(items) == 0 {
+		t.Fatalf("decisions: %d %v", code, recs)
+	}
+	first := items[len(items)-1].(map[string]any)
+	if first["outcome"] != "offer" || !strings.Contains(first["sentence"].(string), "rm-pb-01") {
+		t.Fatalf("decision record: %v", first)
 	}
 }

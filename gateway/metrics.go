@@ -52,13 +52,17 @@ func (m *metrics) handler() http.Handler {
 }
 
 // instrument counts and times each request. The route label is the
-// matched ServeMux pattern (never the raw path, which would carry ids).
-func (m *metrics) instrument(next http.Handler) http.Handler {
+// matched ServeMux pattern (never the raw path, which would carry ids);
+// inner asks a mounted handler (the API) for its own pattern.
+func (m *metrics) instrument(next http.Handler, inner func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
+		if p := inner(r); p != "" {
+			route = p
+		}
 		if route == "" {
 			route = "unmatched"
 		}
