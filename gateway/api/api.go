@@ -31,8 +31,10 @@ type Deps struct {
 	Resolver  *identity.Resolver
 	Verifier  *auth.Verifier
 	// Routing is the routing runtime; without it the routing endpoints
-	// answer 503.
+	// answer 503. Transfers is the same runtime's transfer and consult
+	// side (router.Router implements both).
 	Routing      Routing
+	Transfers    Transfers
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -40,15 +42,16 @@ type Deps struct {
 
 // server holds the dependencies and the routes registered on mux.
 type server struct {
-	store    state.Store
-	dir      directory.Directory
-	resolver *identity.Resolver
-	routing  Routing
-	log      *slog.Logger
-	maxBody  int64
-	now      func() time.Time
-	mux      *http.ServeMux
-	handler  http.Handler
+	store     state.Store
+	dir       directory.Directory
+	resolver  *identity.Resolver
+	routing   Routing
+	transfers Transfers
+	log       *slog.Logger
+	maxBody   int64
+	now       func() time.Time
+	mux       *http.ServeMux
+	handler   http.Handler
 	// patterns lists every route registered by New, e.g.
 	// "GET /api/v1/conversations/{id}", in registration order.
 	patterns []string
@@ -70,6 +73,10 @@ type server struct {
 //	POST /api/v1/offers/{id}/accept            the offered RM accepts
 //	POST /api/v1/offers/{id}/decline           the offered RM declines
 //	PUT  /api/v1/presence                      an RM sets their presence
+//	GET  /api/v1/presence                      RMs' presence, load and missed offers
+//	POST /api/v1/conversations/{id}/transfer   the assignee transfers (queue or RM)
+//	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
+//	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //
 // Every request but GET (or HEAD) of the OpenAPI document is authenticated
 // before it is routed: without a valid token it gets 401 whatever its path
@@ -100,14 +107,15 @@ func (h *Handler) Pattern(r *http.Request) string {
 // newServer builds the server New returns the handler of.
 func newServer(d Deps) *server {
 	s := &server{
-		store:    d.Store,
-		dir:      d.Directory,
-		resolver: d.Resolver,
-		routing:  d.Routing,
-		log:      d.Logger,
-		maxBody:  d.MaxBodyBytes,
-		now:      d.Now,
-		mux:      http.NewServeMux(),
+		store:     d.Store,
+		dir:       d.Directory,
+		resolver:  d.Resolver,
+		routing:   d.Routing,
+		transfers: d.Transfers,
+		log:       d.Logger,
+		maxBody:   d.MaxBodyBytes,
+		now:       d.Now,
+		mux:       http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -135,6 +143,10 @@ func newServer(d Deps) *server {
 	s.handle("POST /api/v1/offers/{id}/accept", authn(rmOnly(s.withRouting(s.acceptOffer))))
 	s.handle("POST /api/v1/offers/{id}/decline", authn(rmOnly(s.withRouting(s.declineOffer))))
 	s.handle("PUT /api/v1/presence", authn(rmOnly(s.withRouting(s.setPresence))))
+	s.handle("GET /api/v1/presence", authn(s.withRouting(s.listPresence)))
+	s.handle("POST /api/v1/conversations/{id}/transfer", authn(rmOnly(s.withRouting(s.transfer))))
+	s.handle("POST /api/v1/conversations/{id}/invite", authn(rmOnly(s.withRouting(s.invite))))
+	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))
 	return s

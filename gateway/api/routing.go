@@ -24,7 +24,10 @@ type Routing interface {
 	SetPresence(ctx context.Context, rm conversation.RMID, st conversation.PresenceState, reason string, ttl time.Duration) (conversation.Presence, error)
 }
 
-var _ Routing = (*router.Router)(nil)
+var (
+	_ Routing   = (*router.Router)(nil)
+	_ Transfers = (*router.Router)(nil)
+)
 
 // Presence leases set through the REST API (the desk renews shorter ones
 // with heartbeats): default 8 h (a shift), at most 24 h.
@@ -85,7 +88,7 @@ func (s *server) visibleConversation(r *http.Request, p auth.Principal) (convers
 // caller: 503 when routing is not running here.
 func (s *server) withRouting(h func(w http.ResponseWriter, r *http.Request, p auth.Principal)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.routing == nil {
+		if s.routing == nil || s.transfers == nil {
 			s.fail(w, r, errorf(http.StatusServiceUnavailable, codeUnavailable, "routing is not running on this instance"))
 			return
 		}

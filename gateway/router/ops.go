@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -164,9 +163,7 @@ func (r *Router) requeueOffer(ctx context.Context, o conversation.Offer, t conve
 			if err := c.Transition(conversation.StatusQueued, now); err != nil {
 				return nil, err
 			}
-			if !slices.Contains(c.Declined, o.RMID) {
-				c.Declined = append(c.Declined, o.RMID)
-			}
+			c.Declined = appendOnce(c.Declined, o.RMID)
 			txn.Enqueue = []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID, Score: float64(c.QueuedAt.UnixMilli())}}
 			txn.Events = append(txn.Events, statusEvent(c, conversation.StatusOffered, "routing", now))
 		}
@@ -229,7 +226,7 @@ func (r *Router) Close(ctx context.Context, id conversation.ConversationID, rm c
 		d := event(c, conversation.EventDispositionApplied, actor, now)
 		d.Reason = disposition
 		return &state.Txn{
-			Releases: []state.Hold{{RMID: c.AssigneeID, ConversationID: c.ID}},
+			Releases: holdersOf(c),
 			Wakes:    []state.Wake{{ConversationID: c.ID}},
 			Events:   []conversation.Event{d, statusEvent(c, from, actor, now)},
 		}, nil

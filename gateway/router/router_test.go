@@ -518,3 +518,89 @@ func TestNewRequiresDependencies(t *testing.T) {
 		t.Fatalf("New with nothing: %v", err)
 	}
 }
+
+// accepted opens a conversation and has it offered to and accepted by
+// whoever routing picks.
+func (f *fixture) accepted(t *testing.T, customer conversation.CustomerID, ch conversation.Channel) conversation.Conversation {
+	t.Helper()
+	c := f.open(t, customer, ch)
+	f.evaluate(t)
+	o, ok := f.offerOf(t, c.ID)
+	if !ok {
+		t.Fatalf("%s not offered", c.ID)
+	}
+	c, err := f.r.Accept(f.ctx, o.ID, o.RMID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestTransferAndConsult: transfer to the queue frees the RM and routes
+// the conversation to someone else; transfer to an RM offers it to them;
+// an invited specialist holds capacity until they leave or it closes.
+func TestTransferAndConsult(t *testing.T) {
+	t.Parallel()
+	for name, mk := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, mk(t))
+			f.available(t, "rm-pb-01", "rm-pb-02", "rm-af-01")
+			c := f.accepted(t, "cus-pb-0001", conversation.ChannelWebChat)
+			if c.AssigneeID != "rm-pb-01" {
+				t.Fatalf("assignee %s", c.AssigneeID)
+			}
+			// Consult: a specialist joins and holds capacity.
+			if _, err := f.r.Invite(f.ctx, c.ID, "rm-pb-02", "rm-af-01"); !errors.Is(err, ErrNotAssignee) {
+				t.Fatalf("invite by a non-assignee: %v", err)
+			}
+			got, err := f.r.Invite(f.ctx, c.ID, "rm-pb-01", "rm-af-01")
+			if err != nil || !got.HasParticipant("rm-af-01") || got.AssigneeID != "rm-pb-01" || f.load(t, "rm-af-01") != 25 {
+				t.Fatalf("invite: %v %+v load %d", err, got.Participants, f.load(t, "rm-af-01"))
+			}
+			if _, err := f.r.LeaveConversation(f.ctx, c.ID, "rm-af-01"); err != nil || f.load(t, "rm-af-01") != 0 {
+				t.Fatalf("leave: %v load %d", err, f.load(t, "rm-af-01"))
+			}
+			// Transfer straight to an RM: an offer for them.
+			got, err = f.r.TransferToRM(f.ctx, c.ID, "rm-pb-01", "rm-pb-02", "client asks for Mandarin")
+			if err != nil || got.Status != conversation.StatusOffered || f.load(t, "rm-pb-01") != 0 || f.load(t, "rm-pb-02") != 25 {
+				t.Fatalf("transfer to RM: %v %s loads %d/%d", err, got.Status, f.load(t, "rm-pb-01"), f.load(t, "rm-pb-02"))
+			}
+			o, ok := f.offerOf(t, c.ID)
+			if !ok || o.RMID != "rm-pb-02" {
+				t.Fatalf("transfer offer: %+v", o)
+			}
+			got, err = f.r.Accept(f.ctx, o.ID, "rm-pb-02")
+			if err != nil || got.AssigneeID != "rm-pb-02" {
+				t.Fatalf("accept transfer: %v %s", err, got.AssigneeID)
+			}
+			// Transfer back to the queue: routing offers it to someone else.
+			got, err = f.r.TransferToQueue(f.ctx, c.ID, "rm-pb-02", "needs the own RM")
+			if err != nil || got.Status != conversation.StatusQueued || f.load(t, "rm-pb-02") != 0 {
+				t.Fatalf("transfer to queue: %v %s load %d", err, got.Status, f.load(t, "rm-pb-02"))
+			}
+			f.evaluate(t)
+			if o, ok := f.offerOf(t, c.ID); !ok || o.RMID == "rm-pb-02" {
+				t.Fatalf("after transfer to queue: %+v %v (must not go back to rm-pb-02)", o, ok)
+			}
+		})
+	}
+}
+
+// TestInviteRefusedWithoutCapacity: a specialist who is offline cannot be
+// invited, and nothing changes.
+func TestInviteRefusedWithoutCapacity(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, state.NewMemory())
+	f.available(t, "rm-pb-01")
+	c := f.accepted(t, "cus-pb-0001", conversation.ChannelVoice)
+	before, _ := f.store.Conversation(f.ctx, c.ID)
+	if _, err := f.r.Invite(f.ctx, c.ID, "rm-pb-01", "rm-af-01"); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("invite offline specialist: %v", err)
+	}
+	if after, _ := f.store.Conversation(f.ctx, c.ID); after.Version != before.Version || f.load(t, "rm-af-01") != 0 {
+		t.Fatal("a refused invite changed state")
+	}
+	if _, err := f.r.TransferToRM(f.ctx, c.ID, "rm-pb-01", "rm-af-01", ""); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("transfer to offline RM: %v", err)
+	}
+}
