@@ -124,24 +124,42 @@ func (r *Router) assign(ctx context.Context, now time.Time) error {
 	if err != nil || len(entries) == 0 {
 		return err
 	}
-	views := make([]routing.ConversationView, 0, len(entries))
-	convs := make(map[conversation.ConversationID]conversation.Conversation, len(entries))
-	for _, e := range entries {
-		c, err := r.store.Conversation(ctx, e.ConversationID)
-		if err != nil || c.Status != conversation.StatusQueued {
-			if err == nil || errors.Is(err, state.ErrNotFound) {
-				// Not waiting any more (answered, abandoned): a stale entry.
-				_, _ = r.store.Dequeue(ctx, WaitingQueue, e.ConversationID)
-				continue
-			}
-			return err
+	ids := make([]conversation.ConversationID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ConversationID
+	}
+	found, err := r.store.Conversations(ctx, ids)
+	if err != nil {
+		return err
+	}
+	views := make([]routing.ConversationView, 0, len(found))
+	convs := make(map[conversation.ConversationID]conversation.Conversation, len(found))
+	customers := make(map[conversation.CustomerID]conversation.Customer)
+	for _, c := range found {
+		if c.Status != conversation.StatusQueued {
+			continue
 		}
-		cust, err := r.customers.Customer(ctx, c.CustomerID)
-		if err != nil {
-			cust = conversation.Customer{ID: c.CustomerID, Segment: c.Segment, Verification: conversation.VerificationNone, Prospect: true}
+		cust, ok := customers[c.CustomerID]
+		if !ok {
+			if cust, err = r.customers.Customer(ctx, c.CustomerID); err != nil {
+				cust = conversation.Customer{ID: c.CustomerID, Segment: c.Segment, Verification: conversation.VerificationNone, Prospect: true}
+			}
+			customers[c.CustomerID] = cust
 		}
 		convs[c.ID] = c
 		views = append(views, routing.ViewOf(c, cust))
+	}
+	// Entries of conversations that are gone or ended (which can never be
+	// queued again) are stale: drop them. Others not waiting now may be
+	// queued again by a concurrent decline or transfer, so they stay.
+	ended := make(map[conversation.ConversationID]bool, len(found))
+	for _, c := range found {
+		ended[c.ID] = c.Status.Terminal()
+	}
+	for _, id := range ids {
+		if isEnded, exists := ended[id]; !exists || isEnded {
+			_, _ = r.store.Dequeue(ctx, WaitingQueue, id)
+		}
 	}
 	snap, err := r.snapshot(ctx, now)
 	if err != nil {

@@ -43,6 +43,10 @@ type Store interface {
 	CreateConversation(ctx context.Context, c conversation.Conversation) (conversation.Conversation, error)
 	// Conversation returns the conversation with id.
 	Conversation(ctx context.Context, id conversation.ConversationID) (conversation.Conversation, error)
+	// Conversations returns the conversations with the given ids, in the
+	// order asked, skipping ids that do not exist; one round trip on Redis
+	// (a pipeline), for a routing pass over a whole queue.
+	Conversations(ctx context.Context, ids []conversation.ConversationID) ([]conversation.Conversation, error)
 	// UpdateConversation reads the conversation, applies fn to a copy and
 	// writes it back if nobody else wrote in between (compare-and-set on
 	// Version, which it increments), re-reading and re-applying fn on a

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"conversation/list_pagination", testListPagination},
 		{"conversation/list_follows_changes", testListFollowsChanges},
 		{"conversation/list_limits", testListLimits},
+		{"conversation/batch_read", testConversationsBatch},
 		{"message/append_and_read", testAppendAndRead},
 		{"message/idempotency", testAppendIdempotency},
 		{"message/concurrent_duplicates", testAppendConcurrentDuplicates},
