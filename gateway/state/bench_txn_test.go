@@ -27,7 +27,7 @@ const claimBenchRMs = 1000
 // Commit of statetest.ClaimTxn (compare-and-set queued → offered, the
 // rm_available, capacity and no_live_offer guards, a holding, an offer
 // lease, a dequeue, the RM's last-offer time, an offer event and a decision
-// record of about 600 bytes) on a fresh queued conversation, building the
+// record of about 400 bytes) on a fresh queued conversation, building the
 // Txn included. Claims go round 1,000 available RMs; between batches of
 // 1,000 the holdings are released and the next conversations are created
 // and queued with the timer stopped. It reports claims/s and the p50 and

@@ -19,6 +19,17 @@ package state
 // failed no_live_offer guard names) are built from the prefix, so they
 // carry its hash tag and share the declared keys' Cluster slot.
 //
+// A conversation record written before its hash had field x leaves no
+// index sets (its stale entries stay; ListConversations filters them
+// out). Redis does not roll a script back: a Lua error after the checks
+// (only a key of the wrong type, which no code of this store writes,
+// could cause one) would keep the writes made before it.
+//
+// Cost, measured on the 2-vCPU VM of BENCHMARKS.md: about 60 µs of server
+// time for a claim (18 redis.calls), of which decoding the payload with
+// cjson is about 10 µs (a table per object); a flat ARGV encoding would
+// save most of that, at the price of a format that is harder to read.
+//
 // Returns {1} when applied (or when the conversation already carries this
 // run's write token and version, i.e. a re-sent command), {0} when the
 // conversation does not exist, {2, stored version} on a version mismatch,

@@ -76,7 +76,7 @@ func SeedClaims(t testing.TB, s state.Store, c Claims, n int) Claims {
 // queued) to rm at now: compare-and-set queued → offered, guards
 // GuardRMAvailable, GuardCapacity and GuardNoLiveOffer, a holding of cost,
 // an offer lease, the dequeue, the RM's last-offer time, an offer event
-// and a decision record (about 600 bytes of JSON).
+// and a decision record (about 400 bytes of JSON).
 func ClaimTxn(conv conversation.Conversation, rm conversation.RMID, queue string, cost, capacity int, lease time.Duration, now time.Time) (state.Txn, error) {
 	next := conv
 	if err := next.Transition(conversation.StatusOffered, now); err != nil {
