@@ -16,12 +16,30 @@ import (
 // conversation listed twice is decided once (the first in order). It
 // returns one decision per distinct conversation, in serving order. Like
 // Decide it is pure; snap is not modified.
+//
+// Reservation (ReservationConfig): when a conversation on a reserving
+// channel that has waited MinWait must wait, and some candidate of its
+// active steps fails only the capacity filter, Assign reserves one such RM
+// for it for the rest of the batch: the one with the fewest cost units to
+// drain (load + cost - capacity), then the best under the policy's
+// strategy, then the smallest RM id (Decision.Reserved). Later
+// conversations in the batch are not offered that RM: it fails
+// FilterReserved for them, with a note naming the conversation it is held
+// for (Candidate.Note). Conversations before it in serving
+// order were decided already and are not affected. Nothing is stored: the
+// gateway calls Assign with the whole waiting queue on every routing pass,
+// so a reservation is derived again each pass, moves to a better RM when
+// one appears, and ends when the conversation stops waiting; once the RM's
+// load has drained the conversation is simply offered to them. A
+// reservation is advisory, not a guard the committer re-checks: capacity
+// and single offers stay guarded by the atomic commit.
 func Assign(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Time) []Decision {
 	dyn := slices.Clone(snap.dyn)
 	cursors := maps.Clone(snap.cursors)
 	if cursors == nil {
 		cursors = map[string]conversation.RMID{}
 	}
+	var reserved []heldBy // per RM, made at the first reservation
 	seen := make(map[conversation.ConversationID]bool, len(waiting))
 	out := make([]Decision, 0, len(waiting))
 	for _, k := range order(p, waiting, now) {
@@ -30,13 +48,19 @@ func Assign(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Ti
 			continue
 		}
 		seen[c.ID] = true
-		d := decide(p, snap, dyn, cursors, c, now)
-		if d.Outcome == OutcomeOffer {
+		d := decide(p, snap, dyn, cursors, reserved, c, now, p.holdOf(c, now))
+		switch {
+		case d.Outcome == OutcomeOffer:
 			i := snap.byID[d.Choice.RMID]
 			dyn[i].load += d.Choice.Cost
 			dyn[i].lastOffer = now
 			dyn[i].lastActive = later(dyn[i].idleSince, now)
 			cursors[d.Choice.CursorKey] = d.Choice.RMID
+		case d.Reserved != nil:
+			if reserved == nil {
+				reserved = make([]heldBy, len(snap.rms))
+			}
+			reserved[snap.byID[d.Reserved.RMID]] = heldFor(c)
 		}
 		out = append(out, d)
 	}

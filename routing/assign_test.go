@@ -9,9 +9,12 @@ import (
 
 func TestAssignBatch(t *testing.T) {
 	t.Parallel()
-	p := mustCompile(t, DefaultConfig())
-	// rm-ms-01 has room for two chats, rm-ms-02 none; the overflow team is
-	// not active yet at t0.
+	// Without reservation (see TestReservation for the waiting call with
+	// it): rm-ms-01 has room for two chats, rm-ms-02 none; the overflow
+	// team is not active yet at t0.
+	cfg := DefaultConfig()
+	cfg.Reservation.ReserveFor = []conversation.Channel{}
+	p := mustCompile(t, cfg)
 	snap := snapWith(t, p, nil, func(st map[conversation.RMID]*RMState) {
 		st["rm-ms-01"].Load, st["rm-ms-02"].Load = 50, 100
 	})

@@ -203,6 +203,7 @@ func (c *compiler) settings(cfg Config, p *Policies) {
 		}
 		p.conflicts[cf.Customer] = append(p.conflicts[cf.Customer], cf.RM)
 	}
+	c.reservation(cfg.Reservation, p)
 	if !cfg.Selection.valid() {
 		c.bad("selection", "%q (allowed: %v)", cfg.Selection, strategies)
 	}

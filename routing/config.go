@@ -49,6 +49,9 @@ type Config struct {
 	// longest_idle (default), least_occupied, highest_proficiency or
 	// round_robin.
 	Selection Strategy `yaml:"selection" json:"selection,omitempty"`
+	// Reservation holds (drains) an RM for a waiting call or video blocked
+	// only by capacity, so that a steady stream of chats cannot starve it.
+	Reservation ReservationConfig `yaml:"reservation" json:"reservation"`
 	// Record is how much of each evaluation a Decision keeps: full (every
 	// candidate with every filter outcome, the default) or compact (counts
 	// of filtered-out candidates, plus the own RM, deputy, last RM and the
@@ -57,6 +60,28 @@ type Config struct {
 	// Policies are tried in order; the first whose When matches routes the
 	// conversation. Nil takes DefaultConfig's policies.
 	Policies []PolicyConfig `yaml:"policies" json:"policies,omitempty"`
+}
+
+// ReservationConfig sets RM reservation, the contact-centre answer to
+// blending calls with chats. A call costs an RM's whole capacity and chats
+// take any free slot, so without it an RM's load seldom drops to 0 while
+// chats keep arriving, and waiting calls starve. With it, when Assign meets
+// a waiting conversation on one of ReserveFor's channels that has waited
+// at least MinWait and that some candidate of its active steps fails only
+// for capacity (every other filter passes), one such RM is reserved for it
+// for the rest of the routing pass: no conversation after it in serving
+// order is offered to that RM (filter reserved), so their load drains and
+// the call gets them. Reservations are derived again on every pass from the
+// waiting queue and hold only while the conversation waits; they are never
+// stored.
+type ReservationConfig struct {
+	// ReserveFor lists the channels whose waiting conversations reserve an
+	// RM, e.g. [voice, video]. Nil (the key absent or null) takes the
+	// default, voice and video; an empty list ([]) turns reservation off.
+	ReserveFor []conversation.Channel `yaml:"reserve_for" json:"reserve_for"`
+	// MinWait is how long a conversation waits, from QueuedAt, before it
+	// reserves an RM (0..10m). Default 0: at once.
+	MinWait time.Duration `yaml:"min_wait" json:"min_wait,omitempty"`
 }
 
 // WrapUpConfig sets wrap-up (after-conversation work).

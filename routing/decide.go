@@ -26,13 +26,27 @@ import (
 // is closed, the decision is that action. When the last step has expired,
 // an end-action fallback (callback, voicemail, auto_reply) is the decision;
 // an overflow fallback adds its team as a final pool without expiry.
+//
+// Decide decides conv alone. It neither makes nor sees reservations: those
+// exist only inside an Assign batch, where a waiting call blocked only by
+// capacity holds an RM against the conversations after it in serving
+// order (see ReservationConfig). So Decide may offer conv to an RM that
+// Assign, deciding the whole queue, keeps for such a call, and Decide's
+// wait never names a reserved RM. The gateway commits and stores only
+// Assign's decisions; read those records, not a fresh Decide, to answer
+// "why not my RM" (a reserved RM shows FilterReserved there, with a note
+// naming the conversation it is reserved for).
 func Decide(p *Policies, snap *Snapshot, conv ConversationView, now time.Time) Decision {
-	return decide(p, snap, snap.dyn, snap.cursors, &conv, now)
+	return decide(p, snap, snap.dyn, snap.cursors, nil, &conv, now, hold{})
 }
 
-// decide is Decide over a given dynamic state (Assign's working copy).
-func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, conv *ConversationView, now time.Time) Decision {
+// decide is Decide over a given dynamic state (Assign's working copy);
+// reserved holds, per RM, the reservation made earlier in the batch (nil
+// outside Assign), and h says whether the conversation may reserve an RM
+// when it must wait.
+func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, reserved []heldBy, conv *ConversationView, now time.Time, h hold) Decision {
 	e := newEvaluation(p, snap, dyn, cursors, conv, now)
+	e.reserved, e.hold = reserved, h
 	d := Decision{ConversationID: conv.ID, At: now, Record: p.record}
 	pol, whenErr := e.selectPolicy()
 	if pol == nil {
@@ -60,10 +74,19 @@ func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]con
 	}
 	best, found := e.gather(&d, &pl)
 	d.NextChange = pl.nextChange(now)
-	if found {
+	switch {
+	case found:
 		e.offer(&d, best)
-	} else {
+	default:
 		d.Outcome = OutcomeWait
+		switch {
+		case e.held && e.hold.now:
+			d.Reserved = e.reservation()
+		case e.held && (d.NextChange.IsZero() || e.hold.at.Before(d.NextChange)):
+			// Blocked by capacity alone, it reserves an RM once it has
+			// waited MinWait: decide again then.
+			d.NextChange = e.hold.at
+		}
 		d.Reason = e.waitReason(&d, &pl)
 	}
 	if p.record == RecordCompact {
@@ -112,11 +135,19 @@ func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
 		} else {
 			d.Filtered[bits.TrailingZeros16(uint16(failed))]++
 		}
+		if failed == bit(FilterCapacity) && e.hold.probe() {
+			e.considerHold(i, stepNo)
+		}
 		if keep {
 			c := e.candidate(i, stepNo, role, failed)
 			c.Score = score
-			if role != "" && failed != 0 {
+			switch {
+			case role != "" && failed != 0:
 				c.Note = e.note(i, failed)
+			case failed.Has(FilterReserved):
+				// The reservation's note, made once per batch: no
+				// allocation per candidate.
+				c.Note = e.reserved[i].note
 			}
 			d.Candidates = append(d.Candidates, c)
 		}

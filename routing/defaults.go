@@ -36,7 +36,9 @@ const (
 //     then a callback; a callback at once when every team is closed;
 //   - every other segment: the last RM for 15s (a returning client), then
 //     the segment's own team for 90s, then the overflow team too; a callback
-//     when every team is closed.
+//     when every team is closed;
+//   - a waiting voice or video conversation blocked only by capacity
+//     reserves an RM at once (see ReservationConfig).
 func DefaultConfig() Config {
 	segmentPolicy := func(id string, seg conversation.Segment, team conversation.TeamID) PolicyConfig {
 		return PolicyConfig{
@@ -81,6 +83,9 @@ func DefaultConfig() Config {
 		PrivateGate:  PrivateGateConfig{MinVerification: conversation.VerificationBasic},
 		IntentLicences: map[string][]string{
 			"investment": {"investment_advice"},
+		},
+		Reservation: ReservationConfig{
+			ReserveFor: []conversation.Channel{conversation.ChannelVoice, conversation.ChannelVideo},
 		},
 		Selection: SelectLongestIdle,
 		Record:    RecordFull,
@@ -141,6 +146,10 @@ func (cfg Config) withDefaults() Config {
 	if out.IntentLicences == nil {
 		out.IntentLicences = def.IntentLicences
 	}
+	if out.Reservation.ReserveFor == nil {
+		out.Reservation.ReserveFor = def.Reservation.ReserveFor
+	}
+	out.Reservation.ReserveFor = slices.Clone(out.Reservation.ReserveFor)
 	if out.Selection == "" {
 		out.Selection = def.Selection
 	}

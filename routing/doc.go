@@ -46,7 +46,8 @@
 // Every candidate passes through the filters (see Filter): presence,
 // capacity in cost units, declined/missed, conflict of interest,
 // private-bank gate, working hours of the RM's team, language, skills,
-// licences in force at now. Among eligible candidates of the earliest
+// licences in force at now, and, inside an Assign batch, not reserved for
+// another waiting conversation. Among eligible candidates of the earliest
 // active step, the policy's Strategy scores them (longest idle, least
 // occupied, highest proficiency, round robin) and ties go to the smallest
 // RM id. The Decision records the policy id and version hash, the active
@@ -62,4 +63,26 @@
 // then arrival, then id; Assign walks them in that order and decides each
 // against the loads left by the offers before it, so a batch never puts an
 // RM over capacity nor offers one conversation twice.
+//
+// # Reservation (blending calls with chats)
+//
+// A call or video takes an RM's whole capacity, a chat a quarter of it, and
+// chats take any free slot: while chats keep arriving an RM's load seldom
+// drops to 0, and waiting calls starve although occupancy is low. As
+// contact-centre platforms do, Assign reserves (drains) an RM for such a
+// call: when a waiting conversation on a channel of
+// ReservationConfig.ReserveFor (voice and video by default), waiting at
+// least MinWait, has a candidate of its active steps that fails only the
+// capacity filter, the one of those with the least load to drain (then the
+// policy's strategy, then the RM id) is reserved for it (Decision.Reserved;
+// its sentence says, e.g., "rm-ms-03 reserved (75/100 → draining)"). No
+// conversation after it in serving order is offered that RM: they record
+// FilterReserved for the RM, with a note naming the conversation it is
+// reserved for. The load drains, and once the call fits
+// it is offered to the RM like any other offer. Reservations are not
+// state: the gateway calls Assign with the whole waiting queue on every
+// routing pass, so each pass derives them again, and one ends as soon as
+// its conversation stops waiting. Decide and Check decide one conversation
+// alone and see no reservations; only Assign's decisions are committed and
+// recorded.
 package routing

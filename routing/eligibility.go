@@ -22,6 +22,11 @@ const (
 	FilterPresence Filter = iota
 	// FilterCapacity: load + the channel's cost <= capacity, in cost units.
 	FilterCapacity
+	// FilterReserved: the RM is not reserved for another waiting
+	// conversation earlier in the same Assign batch (see
+	// ReservationConfig). Decide and Check see no reservations and never
+	// fail it.
+	FilterReserved
 	// FilterDeclined: the RM has not declined or missed this conversation.
 	FilterDeclined
 	// FilterConflict: the (RM, customer) pair is not a conflict of interest.
@@ -43,7 +48,7 @@ const (
 // NumFilters is the number of filters.
 const NumFilters = int(FilterLicence) + 1
 
-var filterNames = [NumFilters]string{"presence", "capacity", "declined", "conflict", "segment_gate", "hours", "language", "skill", "licence"}
+var filterNames = [NumFilters]string{"presence", "capacity", "reserved", "declined", "conflict", "segment_gate", "hours", "language", "skill", "licence"}
 
 // String returns the filter's name, e.g. "capacity".
 func (f Filter) String() string {
@@ -99,14 +104,22 @@ func (s FilterSet) MarshalJSON() ([]byte, error) {
 
 // evaluation is one conversation being decided against one snapshot.
 type evaluation struct {
-	p        *Policies
-	pol      *Policy // nil when no policy matched
-	snap     *Snapshot
-	dyn      []rmDynamic
-	cursors  map[string]conversation.RMID
-	conv     *ConversationView
-	now      time.Time
-	cost     int
+	p       *Policies
+	pol     *Policy // nil when no policy matched
+	snap    *Snapshot
+	dyn     []rmDynamic
+	cursors map[string]conversation.RMID
+	conv    *ConversationView
+	now     time.Time
+	cost    int
+	// reserved holds per RM the reservations made earlier in an Assign
+	// batch (nil outside one); hold says whether the conversation may
+	// reserve an RM (Assign only); heldRM is the best RM to reserve found
+	// so far, when held.
+	reserved []heldBy
+	hold     hold
+	heldRM   holdRank
+	held     bool
 	gated    bool // the private-bank gate bars this client
 	licences []string
 	conflict []conversation.RMID
@@ -147,7 +160,10 @@ func (e *evaluation) usePolicy(pol *Policy) {
 func bit(f Filter) FilterSet { return 1 << f }
 
 // check runs the filters on RM i and returns those it fails. With all
-// false it stops at the first failure (compact record mode).
+// false it stops at the first failure (compact record mode), except that a
+// conversation that may reserve an RM goes on past a capacity failure,
+// to the next failure if any, when the RM would be reserved over the best
+// found so far.
 func (e *evaluation) check(i int, all bool) FilterSet {
 	r, d, c := &e.snap.rms[i], &e.dyn[i], e.conv
 	var failed FilterSet
@@ -157,7 +173,15 @@ func (e *evaluation) check(i int, all bool) FilterSet {
 		}
 	}
 	if d.load+e.cost > r.capacity {
-		if failed |= bit(FilterCapacity); !all {
+		// A conversation that may reserve an RM goes on, to learn whether
+		// capacity is all this RM fails, when they would be reserved over
+		// the best found so far.
+		if failed |= bit(FilterCapacity); !all && (!e.hold.probe() || !e.improvesHold(i)) {
+			return failed
+		}
+	}
+	if e.reservedElsewhere(i) {
+		if failed |= bit(FilterReserved); !all {
 			return failed
 		}
 	}
@@ -196,7 +220,9 @@ func (e *evaluation) check(i int, all bool) FilterSet {
 	}
 	for _, l := range e.licences {
 		if !r.rm.HasLicence(l, e.now) {
-			failed |= bit(FilterLicence)
+			if failed |= bit(FilterLicence); !all {
+				return failed
+			}
 			break
 		}
 	}
@@ -243,6 +269,9 @@ func (e *evaluation) matches(x *rmExpr, i int) bool {
 // and escalations (pass a snapshot whose load for the RM no longer counts
 // the conversation's old channel). It returns false when the RM is not in
 // the snapshot. The candidate's Step is 0 and its Note explains failures.
+// Like Decide, Check sees the snapshot alone: it knows nothing of the RMs
+// an Assign batch reserves for waiting calls, and never fails
+// FilterReserved.
 func Check(p *Policies, snap *Snapshot, conv ConversationView, id conversation.RMID, now time.Time) (Candidate, bool) {
 	i, ok := snap.byID[id]
 	if !ok {

@@ -126,6 +126,10 @@ type Policies struct {
 	conflicts      map[conversation.CustomerID][]conversation.RMID
 	intentLicences map[string][]string
 	record         RecordMode
+	// reserveFor marks, per channel, the conversations that reserve an RM
+	// when blocked only by capacity; reserveAfter is the wait before they do.
+	reserveFor   map[conversation.Channel]bool
+	reserveAfter time.Duration
 	// exprs lists every RM expression; a Snapshot built for these Policies
 	// caches their results per RM.
 	exprs *exprSet

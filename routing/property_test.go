@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,10 +105,23 @@ func cmpOr(v, def int) int {
 	return v
 }
 
+// randomReservation returns one of the reservation settings the property
+// tests try: the default, off, chats too, or after a minimum wait.
+func randomReservation(rng *rand.Rand) ReservationConfig {
+	return []ReservationConfig{
+		{},
+		{ReserveFor: []conversation.Channel{}},
+		{ReserveFor: []conversation.Channel{conversation.ChannelVoice, conversation.ChannelWebChat, conversation.ChannelSMS}},
+		{ReserveFor: []conversation.Channel{conversation.ChannelVideo, conversation.ChannelVoice}, MinWait: 45 * time.Second},
+	}[rng.IntN(4)]
+}
+
 // TestAssignProperties checks, over random RMs, presences, loads and
 // waiting conversations: no RM over capacity after a batch, no conversation
-// offered twice, every offer to an RM who passes every filter, and the same
-// decisions for the same input in any order.
+// offered twice, every offer to an RM who passes every filter, no offer to
+// an RM reserved earlier in the batch, every reservation sound (see
+// checkReservations), and the same decisions for the same input in any
+// order.
 func TestAssignProperties(t *testing.T) {
 	t.Parallel()
 	for seed := range uint64(150) {
@@ -118,6 +133,7 @@ func TestAssignProperties(t *testing.T) {
 			cfg.Record = []RecordMode{RecordFull, RecordCompact}[seed%2]
 			cfg.Policies[0].Selection = strategies[rng.IntN(len(strategies))]
 			cfg.Conflicts = []ConflictConfig{{RM: rms[0].ID, Customer: "cus-00001"}}
+			cfg.Reservation = randomReservation(rng)
 			p, err := Compile(cfg, testTeams(), rms)
 			if err != nil {
 				t.Fatal(err)
@@ -162,6 +178,7 @@ func TestAssignProperties(t *testing.T) {
 					t.Fatalf("rm %s over capacity: %d", d.Choice.RMID, total)
 				}
 			}
+			checkReservations(t, p, snap, byID, got, now)
 			again := Assign(p, snap, waiting, now)
 			shuffled := append([]ConversationView(nil), waiting...)
 			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -170,5 +187,60 @@ func TestAssignProperties(t *testing.T) {
 				t.Fatal("same input, different decisions")
 			}
 		})
+	}
+}
+
+// checkReservations checks the reservations of one batch, in serving
+// order: only a waiting conversation on a reserving channel that has waited
+// MinWait reserves; it reserves an RM not reserved yet who fails, for it,
+// nothing but capacity; no later conversation is offered that RM; every
+// candidate failing FilterReserved is an RM reserved earlier for another
+// conversation, named in its note.
+func checkReservations(t *testing.T, p *Policies, snap *Snapshot, byID map[conversation.ConversationID]ConversationView, batch []Decision, now time.Time) {
+	t.Helper()
+	rc := p.Reservation()
+	heldFor := map[conversation.RMID]conversation.ConversationID{}
+	for _, d := range batch {
+		c := byID[d.ConversationID]
+		for _, cand := range d.Candidates {
+			if !cand.Failed.Has(FilterReserved) {
+				continue
+			}
+			owner, held := heldFor[cand.RMID]
+			if !held || owner == d.ConversationID {
+				t.Fatalf("%s: candidate %s fails reserved, but is reserved for %q", d.ConversationID, cand.RMID, owner)
+			}
+			if !strings.Contains(cand.Note, "reserved for "+string(owner)+" (waiting ") {
+				t.Errorf("%s: candidate %s note %q does not name %s", d.ConversationID, cand.RMID, cand.Note, owner)
+			}
+		}
+		if d.Outcome == OutcomeOffer {
+			if owner, held := heldFor[d.Choice.RMID]; held {
+				t.Fatalf("%s offered to %s, reserved earlier in the batch for %s", d.ConversationID, d.Choice.RMID, owner)
+			}
+		}
+		r := d.Reserved
+		if r == nil {
+			continue
+		}
+		if d.Outcome != OutcomeWait {
+			t.Fatalf("%s: reservation with outcome %s", d.ConversationID, d.Outcome)
+		}
+		if !slices.Contains(rc.ReserveFor, c.Channel) || now.Sub(c.QueuedAt) < rc.MinWait {
+			t.Fatalf("%s on %s, waited %v, reserved %s (reserve for %v after %v)", d.ConversationID, c.Channel, now.Sub(c.QueuedAt), r.RMID, rc.ReserveFor, rc.MinWait)
+		}
+		if owner, held := heldFor[r.RMID]; held {
+			t.Fatalf("%s reserved %s, already reserved for %s", d.ConversationID, r.RMID, owner)
+		}
+		heldFor[r.RMID] = d.ConversationID
+		if r.Load+r.Cost <= r.Capacity {
+			t.Errorf("%s reserved %s with room: %d+%d of %d", d.ConversationID, r.RMID, r.Load, r.Cost, r.Capacity)
+		}
+		if chk, _ := Check(p, snap, c, r.RMID, now); chk.Failed&^bit(FilterCapacity) != 0 {
+			t.Errorf("%s reserved %s, who fails %v", d.ConversationID, r.RMID, chk.Failed)
+		}
+		if !strings.Contains(d.Sentence, string(r.RMID)+" reserved (") {
+			t.Errorf("%s: sentence does not name the reserved RM: %s", d.ConversationID, d.Sentence)
+		}
 	}
 }

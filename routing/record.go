@@ -53,7 +53,10 @@ type Candidate struct {
 	// is better; see Strategy).
 	Score int64 `json:"score,omitempty"`
 	// Note explains the failures in words for named RMs (own RM, deputy,
-	// last RM) and in Check, e.g. "at capacity (100/100)"; empty otherwise.
+	// last RM) and in Check, e.g. "at capacity (100/100)"; for an RM
+	// reserved for another conversation (FilterReserved) it names that
+	// conversation, e.g. "reserved for c0 (waiting voice)"; empty
+	// otherwise.
 	Note string `json:"note,omitempty"`
 }
 
@@ -81,6 +84,26 @@ type Choice struct {
 	// CursorKey is the round-robin key (the policy id); the committer
 	// stores RMID under it as the next snapshot's cursor.
 	CursorKey string `json:"cursor_key"`
+}
+
+// Reservation is the RM reserved (drained) for a waiting conversation in
+// an Assign batch: they failed only the capacity filter for it, and no
+// conversation after it in serving order is offered to them (those record
+// FilterReserved, with a note naming it), so their load drains until
+// the conversation fits (Load + Cost <= Capacity). It is not stored state:
+// every Assign derives it again from the waiting queue, and it ends when
+// the conversation stops waiting.
+type Reservation struct {
+	RMID conversation.RMID `json:"rm_id"`
+	// Step is the step number (from 1) the RM was found at; Role is set
+	// when the RM is the client's own RM, deputy or last RM.
+	Step int  `json:"step"`
+	Role Role `json:"role,omitempty"`
+	// Load is the RM's load when reserved, Capacity theirs and Cost the
+	// conversation's, in cost units.
+	Load     int `json:"load"`
+	Capacity int `json:"capacity"`
+	Cost     int `json:"cost"`
 }
 
 // FilterCounts counts, per filter, the candidates it ruled out; a candidate
@@ -124,6 +147,9 @@ type Decision struct {
 	Overflow bool  `json:"overflow,omitempty"`
 	// Choice is set when Outcome is offer.
 	Choice *Choice `json:"choice,omitempty"`
+	// Reserved is set when Outcome is wait and Assign reserved an RM for
+	// the conversation (see Reservation); Decide never reserves.
+	Reserved *Reservation `json:"reserved,omitempty"`
 	// Action is set when Outcome is fallback.
 	Action Action `json:"action,omitempty"`
 	// Reason says why the conversation waits, falls back or has no policy.
@@ -144,7 +170,8 @@ type Decision struct {
 	// then RM id.
 	Candidates []Candidate `json:"candidates,omitempty"`
 	// Sentence says it in plain English, e.g. "own RM rm-pb-01 at capacity
-	// (100/100); offered to deputy rm-pb-02 at step 2".
+	// (100/100); offered to deputy rm-pb-02 at step 2", or for a waiting
+	// call "...; rm-ms-03 reserved (75/100 → draining)".
 	Sentence string `json:"sentence"`
 }
 

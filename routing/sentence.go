@@ -11,7 +11,7 @@ import (
 
 // filterPhrases name the candidates a filter ruled out, for wait reasons.
 var filterPhrases = [NumFilters]string{
-	"not available", "at capacity", "already declined", "in conflict of interest",
+	"not available", "at capacity", "reserved for another conversation", "already declined", "in conflict of interest",
 	"barred by the private-bank gate", "outside hours", "without the language", "without the skills", "without the licence",
 }
 
@@ -76,6 +76,8 @@ func (e *evaluation) note(i int, failed FilterSet) string {
 			}
 		case FilterLicence:
 			parts = append(parts, e.licenceNote(r.rm))
+		case FilterReserved:
+			parts = append(parts, e.reserved[i].note)
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -138,7 +140,7 @@ func (e *evaluation) waitReason(d *Decision, pl *plan) string {
 		var counts []string
 		for f, n := range d.Filtered {
 			if n > 0 {
-				counts = append(counts, fmt.Sprintf("%d %s", n, filterPhrases[f]))
+				counts = append(counts, strconv.Itoa(n)+" "+filterPhrases[f])
 			}
 		}
 		if len(counts) > 0 {
@@ -147,6 +149,9 @@ func (e *evaluation) waitReason(d *Decision, pl *plan) string {
 	}
 	if len(d.Steps) > 0 {
 		b.WriteString(" at step " + joinInts(d.Steps))
+	}
+	if d.Reserved != nil {
+		b.WriteString("; " + reservedClause(d.Reserved))
 	}
 	if d.NextChange.IsZero() {
 		return b.String()
@@ -165,6 +170,10 @@ func (e *evaluation) waitReason(d *Decision, pl *plan) string {
 			fmt.Fprintf(&b, "; step %d (%s) joins in %v", k+1, e.pol.steps[k].label, in)
 			return b.String()
 		}
+	}
+	if d.NextChange.Equal(e.hold.at) {
+		fmt.Fprintf(&b, "; reserves an RM in %v if still blocked by capacity", in)
+		return b.String()
 	}
 	fmt.Fprintf(&b, "; steps change in %v", in)
 	return b.String()

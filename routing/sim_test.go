@@ -28,8 +28,9 @@ type simResult struct {
 // simulate runs arrivals through Assign on a virtual clock ticking every
 // tick from start to end: offers are accepted at once and held for the
 // arrival's handle time; presence changes (if flip is set) are applied
-// each tick. It fails the test at once if an RM goes over capacity or a
-// conversation is offered twice.
+// each tick. It fails the test at once if an RM goes over capacity, a
+// conversation is offered twice or a batch breaks a reservation (see
+// checkReservations).
 func simulate(t *testing.T, p *Policies, teams []conversation.Team, rms []conversation.RM, arrivals []arrival, start, end time.Time, tick time.Duration, flip func(now time.Time, st []RMState)) simResult {
 	t.Helper()
 	res := simResult{offeredAt: map[conversation.ConversationID]time.Time{}, fellBack: map[conversation.ConversationID]Action{}, abandoned: map[conversation.ConversationID]bool{}}
@@ -79,7 +80,13 @@ func simulate(t *testing.T, p *Policies, teams []conversation.Team, rms []conver
 			t.Fatal(err)
 		}
 		done := map[conversation.ConversationID]bool{}
-		for _, d := range Assign(p, snap, waiting, now) {
+		views := make(map[conversation.ConversationID]ConversationView, len(waiting))
+		for _, c := range waiting {
+			views[c.ID] = c
+		}
+		batch := Assign(p, snap, waiting, now)
+		checkReservations(t, p, snap, views, batch, now)
+		for _, d := range batch {
 			switch d.Outcome {
 			case OutcomeOffer:
 				if _, twice := res.offeredAt[d.ConversationID]; twice {
@@ -211,9 +218,10 @@ func TestNoStarvation(t *testing.T) {
 }
 
 // TestSimulationProperties runs random arrivals and presence changes
-// through Assign on a virtual clock: no RM ever goes over capacity, no
-// conversation is offered twice (both checked every tick by simulate), and
-// every conversation ends offered, fallen back or abandoned.
+// through Assign, under random reservation settings, on a virtual clock:
+// no RM ever goes over capacity, no conversation is offered twice, no batch
+// offers a reserved RM (all checked every tick by simulate), and every
+// conversation ends offered, fallen back or abandoned.
 func TestSimulationProperties(t *testing.T) {
 	t.Parallel()
 	for seed := range uint64(8) {
@@ -221,7 +229,9 @@ func TestSimulationProperties(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 0xd1ce))
 			rms := randomRMs(rng, 10+rng.IntN(20))
-			p, err := Compile(DefaultConfig(), testTeams(), rms)
+			cfg := DefaultConfig()
+			cfg.Reservation = randomReservation(rand.New(rand.NewPCG(seed, 0x4e5e)))
+			p, err := Compile(cfg, testTeams(), rms)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -258,6 +268,112 @@ func TestSimulationProperties(t *testing.T) {
 			}
 			if len(res.offeredAt) == 0 {
 				t.Error("nothing was ever offered")
+			}
+		})
+	}
+}
+
+// blendSetup is a team of two RMs blending chats and calls: a web chat
+// every 10 s held for 60 s (six chats at once, so each RM always holds
+// some) and, from minute 5, a call every 5 minutes held for 2 minutes.
+// Nobody abandons.
+func blendSetup(reserve []conversation.Channel) (Config, []conversation.Team, []conversation.RM, []arrival) {
+	teams := []conversation.Team{{ID: "pool", Kind: conversation.TeamSpecialist, TimeZone: "UTC"}}
+	rms := []conversation.RM{
+		{ID: "rm-1", TeamID: "pool", Languages: []string{"en"}},
+		{ID: "rm-2", TeamID: "pool", Languages: []string{"en"}},
+	}
+	cfg := DefaultConfig()
+	cfg.IntentLicences = map[string][]string{}
+	cfg.Reservation.ReserveFor = reserve
+	cfg.Policies = []PolicyConfig{{ID: "pool", When: "true", Steps: []StepConfig{{Target: "team:pool"}}}}
+	var arrivals []arrival
+	add := func(id string, ch conversation.Channel, s int, handle time.Duration) {
+		arrivals = append(arrivals, arrival{
+			conv: ConversationView{
+				ID: conversation.ConversationID(id), CustomerID: conversation.CustomerID("cus-" + id),
+				Segment: conversation.SegmentMass, Channel: ch, Verification: conversation.VerificationBasic,
+				QueuedAt: t0.Add(time.Duration(s) * time.Second),
+			},
+			handle: handle,
+		})
+	}
+	for s := 0; s < 7200; s++ {
+		if s%10 == 0 {
+			add(fmt.Sprintf("chat-%04d", s), conversation.ChannelWebChat, s, time.Minute)
+		}
+		if s >= 300 && s%300 == 0 {
+			add(fmt.Sprintf("call-%04d", s), conversation.ChannelVoice, s, 2*time.Minute)
+		}
+	}
+	return cfg, teams, rms, arrivals
+}
+
+// TestCallsNotStarvedByChats: under a steady stream of chats that keeps
+// every RM's load above 0, reservation drains an RM for each waiting call,
+// so every call is offered, within a bounded wait, and chats are still
+// served. The control run, with reservation off, shows the same stream
+// starving every call.
+func TestCallsNotStarvedByChats(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		reserve []conversation.Channel
+		control bool
+	}{
+		{name: "reservation for voice offers every call", reserve: []conversation.Channel{conversation.ChannelVoice}},
+		{name: "control: reservation off starves calls", reserve: []conversation.Channel{}, control: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, teams, rms, arrivals := blendSetup(tt.reserve)
+			p, err := Compile(cfg, teams, rms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The streams run until minute 120; the run goes on to minute
+			// 130 so the last call can be served. The control judges the
+			// calls served while chats kept arriving: once they stop, the
+			// RMs drain by themselves.
+			streamEnd := t0.Add(120 * time.Minute)
+			res := simulate(t, p, teams, rms, arrivals, t0, streamEnd.Add(10*time.Minute), time.Second, nil)
+			calls, callsServed, duringStream, chats, chatsServed := 0, 0, 0, 0, 0
+			var worst time.Duration
+			for _, a := range arrivals {
+				at, ok := res.offeredAt[a.conv.ID]
+				switch a.conv.Channel {
+				case conversation.ChannelVoice:
+					calls++
+					if ok {
+						callsServed++
+						worst = max(worst, at.Sub(a.conv.QueuedAt))
+						if at.Before(streamEnd) {
+							duringStream++
+						}
+					}
+				default:
+					chats++
+					if ok {
+						chatsServed++
+					}
+				}
+			}
+			t.Logf("calls %d/%d served, %d while chats kept arriving (longest wait %v); chats %d/%d served", callsServed, calls, duringStream, worst, chatsServed, chats)
+			if tt.control {
+				if duringStream > 0 {
+					t.Fatalf("control run served %d calls while chats kept arriving: the stream does not starve calls without reservation", duringStream)
+				}
+				return
+			}
+			if callsServed != calls {
+				t.Errorf("%d of %d calls offered", callsServed, calls)
+			}
+			if worst > 2*time.Minute {
+				t.Errorf("a call waited %v (bound 2m: the longest chat, 1m, drains an RM)", worst)
+			}
+			if chatsServed < chats*9/10 {
+				t.Errorf("only %d of %d chats served", chatsServed, chats)
 			}
 		})
 	}
