@@ -80,6 +80,14 @@ type RedisConfig struct {
 	KeyPrefix string `yaml:"key_prefix"`
 	// DialTimeout bounds connecting. Default 2s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Username is the Redis ACL user for Addrs (a URL carries its own);
+	// the password comes from AIRBRANCH_REDIS_PASSWORD.
+	Username string `yaml:"username"`
+	// DB is the database on one server or a Sentinel primary given as
+	// Addrs; Cluster has only db 0.
+	DB int `yaml:"db"`
+	// TLS connects to Addrs over TLS 1.2+ (a URL says rediss:// instead).
+	TLS bool `yaml:"tls"`
 }
 
 // Enabled reports whether a Redis store is configured.
@@ -125,4 +133,7 @@ type Secrets struct {
 	WeChatAppID, WeChatSecret, WeChatToken, WeChatAESKey string
 	// Twilio-compatible SMS (AIRBRANCH_TWILIO_ACCOUNT_SID, _AUTH_TOKEN).
 	TwilioAccountSID, TwilioAuthToken string
+	// Redis passwords for Addrs (AIRBRANCH_REDIS_PASSWORD, and
+	// AIRBRANCH_REDIS_SENTINEL_PASSWORD for Sentinels that require one).
+	RedisPassword, RedisSentinelPassword string
 }

@@ -9,16 +9,18 @@ import (
 // Environment variables read by Load. Overrides replace the value from the
 // file; secrets are read from the environment only.
 const (
-	EnvHTTPAddr         = "AIRBRANCH_HTTP_ADDR"          // overrides http.addr
-	EnvRedisURL         = "AIRBRANCH_REDIS_URL"          // overrides redis.url
-	EnvLogLevel         = "AIRBRANCH_LOG_LEVEL"          // overrides log.level
-	EnvJWTSecret        = "AIRBRANCH_JWT_SECRET"         // Secrets.JWTSecret
-	EnvWeChatAppID      = "AIRBRANCH_WECHAT_APPID"       // Secrets.WeChatAppID
-	EnvWeChatSecret     = "AIRBRANCH_WECHAT_SECRET"      // Secrets.WeChatSecret
-	EnvWeChatToken      = "AIRBRANCH_WECHAT_TOKEN"       // Secrets.WeChatToken
-	EnvWeChatAESKey     = "AIRBRANCH_WECHAT_AES_KEY"     // Secrets.WeChatAESKey
-	EnvTwilioAccountSID = "AIRBRANCH_TWILIO_ACCOUNT_SID" // Secrets.TwilioAccountSID
-	EnvTwilioAuthToken  = "AIRBRANCH_TWILIO_AUTH_TOKEN"  // Secrets.TwilioAuthToken
+	EnvHTTPAddr              = "AIRBRANCH_HTTP_ADDR"               // overrides http.addr
+	EnvRedisURL              = "AIRBRANCH_REDIS_URL"               // overrides redis.url
+	EnvLogLevel              = "AIRBRANCH_LOG_LEVEL"               // overrides log.level
+	EnvJWTSecret             = "AIRBRANCH_JWT_SECRET"              // Secrets.JWTSecret
+	EnvWeChatAppID           = "AIRBRANCH_WECHAT_APPID"            // Secrets.WeChatAppID
+	EnvWeChatSecret          = "AIRBRANCH_WECHAT_SECRET"           // Secrets.WeChatSecret
+	EnvWeChatToken           = "AIRBRANCH_WECHAT_TOKEN"            // Secrets.WeChatToken
+	EnvWeChatAESKey          = "AIRBRANCH_WECHAT_AES_KEY"          // Secrets.WeChatAESKey
+	EnvTwilioAccountSID      = "AIRBRANCH_TWILIO_ACCOUNT_SID"      // Secrets.TwilioAccountSID
+	EnvTwilioAuthToken       = "AIRBRANCH_TWILIO_AUTH_TOKEN"       // Secrets.TwilioAuthToken
+	EnvRedisPassword         = "AIRBRANCH_REDIS_PASSWORD"          // Secrets.RedisPassword
+	EnvRedisSentinelPassword = "AIRBRANCH_REDIS_SENTINEL_PASSWORD" // Secrets.RedisSentinelPassword
 )
 
 // Default returns the embedded defaults (configs/airbranch.yaml) decoded,
@@ -109,6 +111,8 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"secrets.wechat_aes_key", EnvWeChatAESKey, &c.Secrets.WeChatAESKey},
 		{"secrets.twilio_account_sid", EnvTwilioAccountSID, &c.Secrets.TwilioAccountSID},
 		{"secrets.twilio_auth_token", EnvTwilioAuthToken, &c.Secrets.TwilioAuthToken},
+		{"secrets.redis_password", EnvRedisPassword, &c.Secrets.RedisPassword},
+		{"secrets.redis_sentinel_password", EnvRedisSentinelPassword, &c.Secrets.RedisSentinelPassword},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v

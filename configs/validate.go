@@ -100,6 +100,12 @@ func (c *Config) validateHTTP(v *collector) {
 
 func (c *Config) validateRedis(v *collector) {
 	r := c.Redis
+	if r.DB < 0 || r.DB > 15 && len(r.Addrs) > 0 {
+		v.invalid("redis.db", "%d is out of range (allowed: 0 to 15 with addrs; Cluster has only db 0)", r.DB)
+	}
+	if r.URL != "" && (r.Username != "" || r.DB != 0 || r.TLS) {
+		v.invalid("redis.url", "username, db and tls are for addrs (allowed: put them in the URL: redis://user:password@host:port/db, rediss:// for TLS)")
+	}
 	if r.URL != "" {
 		if msg := checkRedisURL(r.URL); msg != "" {
 			v.invalid("redis.url", "%s (allowed: redis://[user:password@]host:port/db or rediss://... for TLS)", msg)

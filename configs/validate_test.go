@@ -64,6 +64,13 @@ func TestValidateValues(t *testing.T) {
 		{"redis url bad database", func(_ *testing.T, c *Config) { c.Redis.URL = "redis://127.0.0.1:6379/abc" }, "redis.url", `invalid database number`},
 		{"redis url does not parse", func(_ *testing.T, c *Config) { c.Redis.URL = "redis://[::1" }, "redis.url", "does not parse"},
 		{"redis url tls ok", func(_ *testing.T, c *Config) { c.Redis.URL = "rediss://user:pw@redis.bank.example:6380/2" }, "", ""},
+		{"redis url with separate username", func(_ *testing.T, c *Config) { c.Redis.URL = "redis://127.0.0.1:6379/0"; c.Redis.Username = "ab" }, "redis.url", "username, db and tls are for addrs"},
+		{"redis db negative", func(_ *testing.T, c *Config) { c.Redis.DB = -1 }, "redis.db", "-1 is out of range"},
+		{"redis addrs with user, db and tls ok", func(_ *testing.T, c *Config) {
+			c.Redis.Addrs = []string{"10.0.0.1:26379"}
+			c.Redis.MasterName = "primary"
+			c.Redis.Username, c.Redis.DB, c.Redis.TLS = "ab", 3, true
+		}, "", ""},
 		{"redis url and addrs", func(_ *testing.T, c *Config) {
 			c.Redis.URL, c.Redis.Addrs = "redis://127.0.0.1:6379", []string{"127.0.0.1:7000"}
 		}, "redis.addrs", "both redis.url and redis.addrs are set"},

@@ -134,6 +134,12 @@ func openStore(ctx context.Context, cfg *configs.Config, log *slog.Logger) (stat
 		MasterName:  cfg.Redis.MasterName,
 		KeyPrefix:   cfg.Redis.KeyPrefix,
 		DialTimeout: cfg.Redis.DialTimeout,
+		Username:    cfg.Redis.Username,
+		Password:    cfg.Secrets.RedisPassword,
+		DB:          cfg.Redis.DB,
+		TLS:         cfg.Redis.TLS,
+
+		SentinelPassword: cfg.Secrets.RedisSentinelPassword,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: redis: %w", err)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -111,6 +112,16 @@ type RedisOptions struct {
 	KeyPrefix string
 	// DialTimeout bounds connecting and the first PING; default 2s.
 	DialTimeout time.Duration
+	// Username and Password authenticate to Redis (ACL, Redis 6+) when the
+	// servers are given as Addrs; a URL carries its own. SentinelPassword
+	// authenticates to the Sentinels when they require it.
+	Username, Password, SentinelPassword string
+	// DB selects the database on a single server or Sentinel-managed
+	// primary given as Addrs (Cluster has only db 0).
+	DB int
+	// TLS connects to Addrs over TLS (1.2 or later), verifying the servers'
+	// certificates against the system roots.
+	TLS bool
 }
 
 // OpenRedis builds the client o selects, PINGs it within o.DialTimeout and
@@ -138,12 +149,20 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 		opts.MaxRetries = -1
 		client = redis.NewClient(opts)
 	} else {
-		client = redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs:       o.Addrs,
-			MasterName:  o.MasterName,
-			DialTimeout: dial,
-			MaxRetries:  -1,
-		})
+		uo := &redis.UniversalOptions{
+			Addrs:            o.Addrs,
+			MasterName:       o.MasterName,
+			Username:         o.Username,
+			Password:         o.Password,
+			SentinelPassword: o.SentinelPassword,
+			DB:               o.DB,
+			DialTimeout:      dial,
+			MaxRetries:       -1,
+		}
+		if o.TLS {
+			uo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		client = redis.NewUniversalClient(uo)
 	}
 	r := NewRedis(client, o.KeyPrefix)
 	pctx, cancel := context.WithTimeout(ctx, dial)
@@ -169,6 +188,12 @@ func (o RedisOptions) validate() error {
 		if _, _, err := splitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("addr %q: %w (allowed: host:port)", a, conversation.ErrInvalid))
 		}
+	}
+	if o.DB < 0 || (o.DB > 0 && len(o.Addrs) > 1 && o.MasterName == "") {
+		errs = append(errs, fmt.Errorf("db %d: %w (allowed: 0 or more on one server or a Sentinel primary; Cluster has only db 0)", o.DB, conversation.ErrInvalid))
+	}
+	if o.URL != "" && (o.Username != "" || o.Password != "" || o.TLS || o.DB != 0) {
+		errs = append(errs, fmt.Errorf("url with username, password, db or tls: %w: put them in the URL (rediss:// for TLS)", conversation.ErrInvalid))
 	}
 	if o.DialTimeout < 0 {
 		errs = append(errs, fmt.Errorf("dial timeout %s: %w (allowed: > 0, or 0 for %s)", o.DialTimeout, conversation.ErrInvalid, defaultDialTimeout))
