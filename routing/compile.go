@@ -183,6 +183,8 @@ func (c *compiler) settings(cfg Config, p *Policies) {
 	c.segments(cfg, p)
 	c.duration("last_rm_within", cfg.LastRMWithin, time.Minute, 30*24*time.Hour)
 	p.lastRMWithin = cfg.LastRMWithin
+	c.duration("transfer_timeout", cfg.TransferTimeout, time.Second, time.Hour)
+	p.transferTimeout = cfg.TransferTimeout
 	if !cfg.PrivateGate.MinVerification.Valid() {
 		c.bad("private_gate.min_verification", "%q (allowed: %v)", cfg.PrivateGate.MinVerification, conversation.Verifications)
 	}

@@ -35,6 +35,10 @@ type Config struct {
 	// client is still routed to the RM who served them (the last_rm step
 	// target). Default 2h.
 	LastRMWithin time.Duration `yaml:"last_rm_within" json:"last_rm_within,omitempty"`
+	// TransferTimeout is how long a conversation an RM transferred to a
+	// team waits for an RM of that team alone before its normal policy
+	// takes over, from its first step (1s..1h). Default 2m.
+	TransferTimeout time.Duration `yaml:"transfer_timeout" json:"transfer_timeout,omitempty"`
 	// PrivateGate keeps prospects and unverified clients away from the RMs
 	// of private-bank teams (teams whose segment is private).
 	PrivateGate PrivateGateConfig `yaml:"private_gate" json:"private_gate"`

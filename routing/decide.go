@@ -16,8 +16,12 @@ import (
 //
 // The first policy whose When matches routes the conversation. Its steps
 // start one after another from conv.QueuedAt (see the skipping of personal
-// steps in the package documentation). In cumulative mode every started step
-// stays active and its eligible RMs are preferred to those of later steps;
+// steps in the package documentation), or from the end of a transfer:
+// while a transfer target (conv.TransferTeam) is active, only that team's
+// RMs are candidates, at step 0, and the policy's steps start when it
+// lapses (see "Transfer to a team" in the package documentation). In
+// cumulative mode every started step stays active and its eligible RMs
+// are preferred to those of later steps;
 // in replace mode only the newest step is active. Candidates pass through
 // every Filter; among the eligible ones of the earliest step, the policy's
 // Strategy picks the highest score, ties going to the smallest RM id.
@@ -57,8 +61,10 @@ func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]con
 	}
 	e.usePolicy(pol)
 	d.PolicyID, d.PolicyVersion = pol.ID, pol.Version
+	e.tr = e.transferTarget()
+	d.Transfer = e.tr
 	pl := e.plan()
-	if pol.afterHours != "" {
+	if pol.afterHours != "" && !e.transferring() {
 		if closed := e.closedTeams(&pl); closed != nil {
 			d.Outcome, d.Action = OutcomeFallback, pol.afterHours
 			d.Reason = afterHoursReason(closed)
@@ -155,6 +161,11 @@ func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
 	if full {
 		d.Candidates = make([]Candidate, 0, e.poolBound(pl))
 	}
+	if e.transferring() {
+		// Only the target team, as step 0: the policy's steps start when
+		// the transfer lapses, so none of them is active yet.
+		e.walkPool(step{kind: targetTeam, team: e.tr.Team}, 0, seen, full, consider)
+	}
 	for k, st := range e.pol.steps {
 		stepNo, ps := k+1, pl.steps[k]
 		active := pl.active(k, e.pol.mode, e.now)
@@ -195,6 +206,9 @@ func (e *evaluation) poolBound(pl *plan) int {
 		if ti, ok := e.snap.teamIdx[team]; ok {
 			n += len(e.snap.members[ti])
 		}
+	}
+	if e.transferring() {
+		add(e.tr.Team)
 	}
 	for k, st := range e.pol.steps {
 		switch {

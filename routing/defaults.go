@@ -21,6 +21,9 @@ const (
 	// DefaultLastRMWithin is how long a returning client goes to their
 	// last RM first.
 	DefaultLastRMWithin = 2 * time.Hour
+	// DefaultTransferTimeout is how long a conversation transferred to a
+	// team is offered to that team's RMs alone.
+	DefaultTransferTimeout = 2 * time.Minute
 	// DefaultOverflowTeam is the team the default policies overflow to.
 	DefaultOverflowTeam conversation.TeamID = "overflow"
 	// TimeoutChat is the OfferTimeouts key covering sms, wechat and webchat.
@@ -38,7 +41,9 @@ const (
 //     the segment's own team for 90s, then the overflow team too; a callback
 //     when every team is closed;
 //   - a waiting voice or video conversation blocked only by capacity
-//     reserves an RM at once (see ReservationConfig).
+//     reserves an RM at once (see ReservationConfig);
+//   - a conversation transferred to a team is offered to that team's RMs
+//     alone for 2m, then its policy applies from its first step.
 func DefaultConfig() Config {
 	segmentPolicy := func(id string, seg conversation.Segment, team conversation.TeamID) PolicyConfig {
 		return PolicyConfig{
@@ -78,9 +83,10 @@ func DefaultConfig() Config {
 			conversation.SegmentRetailLending: {Priority: 20, WaitBudget: WaitBudget{Percent: 80, Within: 60 * time.Second}},
 			conversation.SegmentMass:          {Priority: 10, WaitBudget: WaitBudget{Percent: 80, Within: 60 * time.Second}},
 		},
-		Ageing:       AgeingConfig{PerSecond: 1, BudgetBoost: 40, Cap: 200},
-		LastRMWithin: DefaultLastRMWithin,
-		PrivateGate:  PrivateGateConfig{MinVerification: conversation.VerificationBasic},
+		Ageing:          AgeingConfig{PerSecond: 1, BudgetBoost: 40, Cap: 200},
+		LastRMWithin:    DefaultLastRMWithin,
+		TransferTimeout: DefaultTransferTimeout,
+		PrivateGate:     PrivateGateConfig{MinVerification: conversation.VerificationBasic},
 		IntentLicences: map[string][]string{
 			"investment": {"investment_advice"},
 		},
@@ -139,6 +145,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if out.LastRMWithin == 0 {
 		out.LastRMWithin = def.LastRMWithin
+	}
+	if out.TransferTimeout == 0 {
+		out.TransferTimeout = def.TransferTimeout
 	}
 	if out.PrivateGate.MinVerification == "" {
 		out.PrivateGate.MinVerification = def.PrivateGate.MinVerification

@@ -41,6 +41,27 @@
 // voicemail or auto-reply. A policy's after-hours action ends the wait at
 // once when every team it could reach is closed.
 //
+// # Transfer to a team
+//
+// An RM may hand an active conversation back to the queue for one team's
+// RMs (ConversationView.TransferTeam, e.g. from a private-bank RM to the
+// wealth_advisers pool). Such a routing target overrides the policy's
+// steps: from TransferredAt until TransferredAt + Config.TransferTimeout
+// (2m by default) it is the only, synthetic, step, numbered 0: only that
+// team's RMs are candidates, through every filter, chosen with the
+// policy's strategy (a waiting call may reserve one of them, as in any
+// step), and the policy's after-hours action waits, the team being open.
+// Then the target lapses and the policy applies from its first step,
+// started at the lapse, as if the conversation had been queued then (its
+// queue order still counts from QueuedAt). A target naming a team the
+// snapshot does not know, or a team that is closed at now, is skipped,
+// taking no time, as a personal step is: the policy starts at
+// TransferredAt. A transfer back to the queue without a team
+// (TransferredAt alone) restarts the policy's steps at TransferredAt. The
+// Decision records the target (Decision.Transfer) and its sentence starts
+// with it, e.g. "transferred to team wealth_advisers by rm-pb-01; offered
+// to rm-wa-02".
+//
 // # Eligibility and selection
 //
 // Every candidate passes through the filters (see Filter): presence,

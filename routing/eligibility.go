@@ -121,6 +121,9 @@ type evaluation struct {
 	heldRM   holdRank
 	held     bool
 	gated    bool // the private-bank gate bars this client
+	// tr is the conversation's transfer target under the matched policy,
+	// nil when it has none.
+	tr       *TransferRecord
 	licences []string
 	conflict []conversation.RMID
 	teamOpen []int8 // per team: 0 not yet known, 1 open, 2 closed

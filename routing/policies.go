@@ -130,6 +130,9 @@ type Policies struct {
 	// when blocked only by capacity; reserveAfter is the wait before they do.
 	reserveFor   map[conversation.Channel]bool
 	reserveAfter time.Duration
+	// transferTimeout is how long a transfer to a team keeps the
+	// conversation for that team's RMs alone.
+	transferTimeout time.Duration
 	// exprs lists every RM expression; a Snapshot built for these Policies
 	// caches their results per RM.
 	exprs *exprSet
@@ -180,6 +183,11 @@ func (p *Policies) MaxMissedOffers() int { return p.maxMissed }
 // a row must be set away with reason "not_responding"; Decide never offers
 // to such an RM.
 func (p *Policies) NotResponding(missedInRow int) bool { return missedInRow >= p.maxMissed }
+
+// TransferTimeout returns how long a conversation transferred to a team is
+// offered to that team's RMs alone before its policy takes over
+// (Config.TransferTimeout).
+func (p *Policies) TransferTimeout() time.Duration { return p.transferTimeout }
 
 // WrapUpTimeout returns how long wrap-up lasts when the RM chooses no
 // disposition.

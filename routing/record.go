@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -40,7 +39,8 @@ const (
 type Candidate struct {
 	RMID conversation.RMID `json:"rm_id"`
 	// Step is the step number (from 1) of the earliest active step whose
-	// target includes the RM; the overflow pool is one past the last step.
+	// target includes the RM; the overflow pool is one past the last step,
+	// and the team of an active transfer target (Decision.Transfer) is 0.
 	Step int  `json:"step"`
 	Role Role `json:"role,omitempty"`
 	// Failed is the set of filters the RM failed; empty means eligible.
@@ -68,8 +68,9 @@ func (c Candidate) Eligible() bool { return c.Failed == 0 }
 // available and LoadBefore + Cost <= Capacity.
 type Choice struct {
 	RMID conversation.RMID `json:"rm_id"`
-	// Step is the step number (from 1) the RM was found at; Role is set
-	// when the RM is the client's own RM, deputy or last RM.
+	// Step is the step number (from 1) the RM was found at, 0 for the
+	// team of an active transfer target; Role is set when the RM is the
+	// client's own RM, deputy or last RM.
 	Step int  `json:"step"`
 	Role Role `json:"role,omitempty"`
 	// Cost is the capacity the offer takes, in cost units.
@@ -119,21 +120,18 @@ func (fc FilterCounts) Total() int {
 	return n
 }
 
-// MarshalJSON writes the non-zero counts as an object keyed by filter name.
+// MarshalJSON writes the positive counts as an object keyed by filter
+// name, keys sorted, as encoding/json writes a map[string]int of them:
+// {"capacity":3,"presence":12}; {} when none.
 func (fc FilterCounts) MarshalJSON() ([]byte, error) {
-	m := make(map[string]int, NumFilters)
-	for f, c := range fc {
-		if c > 0 {
-			m[Filter(f).String()] = c
-		}
-	}
-	return json.Marshal(m)
+	return fc.appendJSON(make([]byte, 0, 16*NumFilters)), nil
 }
 
 // Decision is the record of one evaluation of one conversation: what was
 // decided and why. It is a value: the committer applies it atomically
 // (re-checking Choice), stores it with bounded retention, and schedules a
-// re-evaluation at NextChange when waiting.
+// re-evaluation at NextChange when waiting. Its JSON (AppendJSON,
+// MarshalJSON) is what encoding/json writes for its fields.
 type Decision struct {
 	ConversationID conversation.ConversationID `json:"conversation_id"`
 	// At is the now the decision was made for.
@@ -152,6 +150,12 @@ type Decision struct {
 	Reserved *Reservation `json:"reserved,omitempty"`
 	// Action is set when Outcome is fallback.
 	Action Action `json:"action,omitempty"`
+	// Transfer is set when the conversation carries a transfer target
+	// (ConversationView.TransferTeam): the team, who transferred it and
+	// when, when the policy starts, and whether only that team's RMs were
+	// candidates (candidates, choice and reservation at step 0) or the
+	// target lapsed or was skipped.
+	Transfer *TransferRecord `json:"transfer,omitempty"`
 	// Reason says why the conversation waits, falls back or has no policy.
 	Reason string `json:"reason,omitempty"`
 	// NextChange is when the set of active steps changes next (a step

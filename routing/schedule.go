@@ -30,18 +30,16 @@ type plan struct {
 	fallbackAt time.Time
 }
 
-// plan lays the policy's steps on the conversation's clock, from QueuedAt
-// (now when zero): each step starts when the previous one expires. A
+// plan lays the policy's steps on the conversation's clock, from
+// policyStart (QueuedAt, or the end of a transfer target, or a transfer
+// back to the queue): each step starts when the previous one expires. A
 // personal step (own RM, deputy, last RM) is skipped, taking no time, when
 // its RM does not exist, is the RM of an earlier personal step, is offline,
 // or fails a filter that cannot change while the conversation waits
 // (declined, conflict, segment gate, hours, language, skill, licence): a
 // client is not kept waiting for an RM who cannot take the conversation.
 func (e *evaluation) plan() plan {
-	t := e.conv.QueuedAt
-	if t.IsZero() {
-		t = e.now
-	}
+	t := e.policyStart()
 	steps := e.pol.steps
 	pl := plan{steps: make([]plannedStep, len(steps))}
 	var named []int

@@ -99,10 +99,14 @@ func (e *evaluation) licenceNote(rm conversation.RM) string {
 	return "licence missing"
 }
 
-// sentence says the decision in one plain English sentence: why the named
-// RMs were passed over, then the offer, the wait or the fallback.
+// sentence says the decision in one plain English sentence: what became
+// of a transfer target, why the named RMs were passed over, then the
+// offer, the wait or the fallback.
 func (e *evaluation) sentence(d *Decision, pl *plan) string {
 	var parts []string
+	if d.Transfer != nil {
+		parts = append(parts, transferClause(d.Transfer))
+	}
 	for _, c := range d.Candidates {
 		if c.Role != "" && !c.Eligible() {
 			parts = append(parts, fmt.Sprintf("%s %s %s", roleWords(c.Role), c.RMID, c.Note))
@@ -113,6 +117,10 @@ func (e *evaluation) sentence(d *Decision, pl *plan) string {
 		ch := d.Choice
 		var s string
 		switch {
+		case ch.Step == 0 && ch.Role != "":
+			s = fmt.Sprintf("offered to %s %s", roleWords(ch.Role), ch.RMID)
+		case ch.Step == 0:
+			s = "offered to " + string(ch.RMID)
 		case ch.Role != "":
 			s = fmt.Sprintf("offered to %s %s at step %d", roleWords(ch.Role), ch.RMID, ch.Step)
 		case ch.Step == e.pol.overflowStep():
@@ -157,6 +165,10 @@ func (e *evaluation) waitReason(d *Decision, pl *plan) string {
 		return b.String()
 	}
 	in := d.NextChange.Sub(e.now).Round(time.Millisecond)
+	if e.transferring() && d.NextChange.Equal(e.tr.Until) {
+		fmt.Fprintf(&b, "; policy %s takes over in %v", e.pol.ID, in)
+		return b.String()
+	}
 	if d.NextChange.Equal(pl.fallbackAt) {
 		if e.pol.fallback == ActionOverflow {
 			fmt.Fprintf(&b, "; overflow to team %s in %v", e.pol.overflow, in)

@@ -37,13 +37,23 @@ type ConversationView struct {
 	// Declined lists RMs who declined this conversation or let its offer
 	// time out; they are not offered it again.
 	Declined []conversation.RMID `json:"declined,omitempty"`
+	// TransferTeam is the routing target of a transfer to a team, made by
+	// RM TransferredBy at TransferredAt: until TransferredAt +
+	// Config.TransferTimeout only that team's RMs are candidates, then the
+	// policy applies from its first step (see the package documentation).
+	// TransferredAt without a team (a transfer back to the queue) restarts
+	// the policy's steps at TransferredAt.
+	TransferTeam  conversation.TeamID `json:"transfer_team,omitempty"`
+	TransferredBy conversation.RMID   `json:"transferred_by,omitempty"`
+	TransferredAt time.Time           `json:"transferred_at,omitzero"`
 }
 
 // ViewOf returns the view of conversation c of customer cust: segment,
 // channel, language (the conversation's, else the customer's preferred),
 // intent, verification, AUM band, prospect flag, own and deputy RM, skills,
-// queued-at and priority, and the last RM and declined RMs recorded on the
-// conversation (PreviousRM, PreviousRMAt, Declined).
+// queued-at and priority, the last RM and declined RMs recorded on the
+// conversation (PreviousRM, PreviousRMAt, Declined), and its transfer
+// target (TransferTeam, TransferredBy, TransferredAt).
 func ViewOf(c conversation.Conversation, cust conversation.Customer) ConversationView {
 	lang := c.Language
 	if lang == "" {
@@ -71,5 +81,9 @@ func ViewOf(c conversation.Conversation, cust conversation.Customer) Conversatio
 		QueuedAt:     c.QueuedAt,
 		Priority:     c.Priority,
 		Declined:     slices.Clone(c.Declined),
+
+		TransferTeam:  c.TransferTeam,
+		TransferredBy: c.TransferredBy,
+		TransferredAt: c.TransferredAt,
 	}
 }

@@ -74,9 +74,19 @@ type Conversation struct {
 	// PreviousRM is the RM who served this customer last, and PreviousRMAt
 	// when that conversation ended; routing offers a returning client to
 	// them first within the configured time.
-	PreviousRM   RMID          `json:"previous_rm,omitempty"`
-	PreviousRMAt time.Time     `json:"previous_rm_at,omitzero"`
-	Participants []Participant `json:"participants,omitempty"`
+	PreviousRM   RMID      `json:"previous_rm,omitempty"`
+	PreviousRMAt time.Time `json:"previous_rm_at,omitzero"`
+	// TransferTeam is the routing target of a transfer to a team: RM
+	// TransferredBy handed the conversation back to the queue at
+	// TransferredAt for that team's RMs only, until the routing
+	// configuration's transfer timeout passes and its normal policy takes
+	// over. A transfer back to the queue sets TransferredBy and
+	// TransferredAt with no team (the policy starts again at the
+	// transfer). All three are cleared when an RM accepts the conversation.
+	TransferTeam  TeamID        `json:"transfer_team,omitempty"`
+	TransferredBy RMID          `json:"transferred_by,omitempty"`
+	TransferredAt time.Time     `json:"transferred_at,omitzero"`
+	Participants  []Participant `json:"participants,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	QueuedAt       time.Time `json:"queued_at,omitzero"`

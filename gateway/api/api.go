@@ -74,7 +74,7 @@ type server struct {
 //	POST /api/v1/offers/{id}/decline           the offered RM declines
 //	PUT  /api/v1/presence                      an RM sets their presence
 //	GET  /api/v1/presence                      RMs' presence, load and missed offers
-//	POST /api/v1/conversations/{id}/transfer   the assignee transfers (queue or RM)
+//	POST /api/v1/conversations/{id}/transfer   the assignee transfers (queue, RM or team)
 //	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //

@@ -14,21 +14,27 @@ import (
 type Transfers interface {
 	TransferToQueue(ctx context.Context, id conversation.ConversationID, by conversation.RMID, reason string) (conversation.Conversation, error)
 	TransferToRM(ctx context.Context, id conversation.ConversationID, by, to conversation.RMID, reason string) (conversation.Conversation, error)
+	TransferToTeam(ctx context.Context, id conversation.ConversationID, by conversation.RMID, team conversation.TeamID, reason string) (conversation.Conversation, error)
 	Invite(ctx context.Context, id conversation.ConversationID, by, specialist conversation.RMID) (conversation.Conversation, error)
 	LeaveConversation(ctx context.Context, id conversation.ConversationID, specialist conversation.RMID) (conversation.Conversation, error)
 }
 
 // transferTargets are the allowed values of transferRequest.To.
-var transferTargets = []string{"queue", "rm"}
+var transferTargets = []string{"queue", "rm", "team"}
 
 type transferRequest struct {
-	// To is "queue" (back to routing) or "rm" (straight to RMID).
-	To     string            `json:"to"`
-	RMID   conversation.RMID `json:"rm_id"`
-	Reason string            `json:"reason"`
+	// To is "queue" (back to routing), "rm" (straight to RMID) or "team"
+	// (back to the queue for TeamID's RMs only, until the routing
+	// transfer_timeout passes).
+	To     string              `json:"to"`
+	RMID   conversation.RMID   `json:"rm_id"`
+	TeamID conversation.TeamID `json:"team_id"`
+	Reason string              `json:"reason"`
 }
 
-// transfer serves POST /api/v1/conversations/{id}/transfer (the assignee).
+// transfer serves POST /api/v1/conversations/{id}/transfer (the assignee):
+// to the queue, to an RM, or to a team (404 for a team the directory does
+// not know).
 func (s *server) transfer(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	c, err := s.visibleConversation(r, p)
 	if err != nil {
@@ -51,11 +57,20 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request, p auth.Princip
 	case req.To == "rm" && !sane(string(req.RMID)):
 		s.fail(w, r, badRequest("rm_id is required with to \"rm\""))
 		return
+	case req.To == "team" && !sane(string(req.TeamID)):
+		s.fail(w, r, badRequest("team_id is required with to \"team\""))
+		return
+	case req.To != "team" && req.TeamID != "":
+		s.fail(w, r, badRequest("team_id is allowed only with to \"team\" (to is %q)", req.To))
+		return
 	}
-	if req.To == "queue" {
+	switch req.To {
+	case "queue":
 		c, err = s.transfers.TransferToQueue(r.Context(), c.ID, p.RMID(), req.Reason)
-	} else {
+	case "rm":
 		c, err = s.transfers.TransferToRM(r.Context(), c.ID, p.RMID(), req.RMID, req.Reason)
+	default:
+		c, err = s.transfers.TransferToTeam(r.Context(), c.ID, p.RMID(), req.TeamID, req.Reason)
 	}
 	if err != nil {
 		s.fail(w, r, routingError(err))

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -239,7 +238,6 @@ func (r *Router) snapshot(ctx context.Context, now time.Time) (*routing.Snapshot
 // guarded by the RM still available with capacity and no other live offer.
 func (r *Router) commitOffer(ctx context.Context, c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) {
 	ch := d.Choice
-	record, _ := json.Marshal(d)
 	next := c
 	next.TeamID = team
 	if err := next.Transition(conversation.StatusOffered, now); err != nil {
@@ -265,7 +263,7 @@ func (r *Router) commitOffer(ctx context.Context, c conversation.Conversation, t
 		Dequeue:  []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
 		RMs:      []state.RMUpdate{{RMID: ch.RMID, LastOfferAt: now}},
 		Events:   []conversation.Event{ev, statusEvent(&next, conversation.StatusQueued, "routing", now)},
-		Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Record: record},
+		Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d},
 		Wakes:    []state.Wake{{ConversationID: c.ID}},
 	}
 	if ch.CursorKey != "" {
@@ -288,7 +286,6 @@ func (r *Router) commitOffer(ctx context.Context, c conversation.Conversation, t
 // conversation closes with the action as disposition ("callback",
 // "voicemail", "auto_reply") for the channel adapter to carry out.
 func (r *Router) commitFallback(ctx context.Context, c conversation.Conversation, d routing.Decision, now time.Time) {
-	record, _ := json.Marshal(d)
 	next := c
 	if err := next.Transition(conversation.StatusClosed, now); err != nil {
 		return
@@ -301,7 +298,7 @@ func (r *Router) commitFallback(ctx context.Context, c conversation.Conversation
 		Conversation: &next,
 		Dequeue:      []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
 		Events:       []conversation.Event{ev, statusEvent(&next, conversation.StatusQueued, "routing", now)},
-		Decision:     &state.DecisionRecord{ConversationID: c.ID, At: now, Record: record},
+		Decision:     &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d},
 		Wakes:        []state.Wake{{ConversationID: c.ID}},
 	})
 	if err != nil && !errors.Is(err, state.ErrConflict) {
@@ -319,8 +316,7 @@ func (r *Router) recordWait(ctx context.Context, c conversation.Conversation, d 
 	if r.lastWait[c.ID] == key {
 		return
 	}
-	record, _ := json.Marshal(d)
-	txn := state.Txn{Now: now, Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Record: record}}
+	txn := state.Txn{Now: now, Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d}}
 	if !d.NextChange.IsZero() {
 		txn.Wakes = []state.Wake{{ConversationID: c.ID, At: d.NextChange}}
 	}

@@ -63,9 +63,10 @@ func (r *Router) previousRM(ctx context.Context, id conversation.ConversationID)
 }
 
 // Accept answers an offer for rm: the conversation becomes active with rm
-// as assignee and participant, in rm's team; the capacity the offer held
-// stays held. Errors: ErrOfferGone (expired, answered or withdrawn),
-// ErrNotYourOffer; in both cases nothing changes.
+// as assignee and participant, in rm's team, and a transfer target it
+// carried is cleared; the capacity the offer held stays held. Errors:
+// ErrOfferGone (expired, answered or withdrawn), ErrNotYourOffer; in both
+// cases nothing changes.
 func (r *Router) Accept(ctx context.Context, offerID conversation.OfferID, rm conversation.RMID) (conversation.Conversation, error) {
 	o, err := r.liveOffer(ctx, offerID, rm)
 	if err != nil {
@@ -86,6 +87,7 @@ func (r *Router) Accept(ctx context.Context, offerID conversation.OfferID, rm co
 		if team != "" {
 			c.TeamID = team
 		}
+		c.TransferTeam, c.TransferredBy, c.TransferredAt = "", "", time.Time{}
 		c.Join(conversation.RoleRM, string(rm), now)
 		accept := event(c, conversation.EventAccept, string(rm), now)
 		accept.RMID, accept.OfferID = rm, o.ID

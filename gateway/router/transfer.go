@@ -13,8 +13,35 @@ import (
 // TransferToQueue hands an active conversation back to routing with a
 // reason: active → queued, the assignee leaves and their capacity is freed;
 // routing then offers it like any waiting conversation (not to the RM who
-// gave it back). Errors: ErrNotAssignee, an illegal transition.
+// gave it back), its policy's steps starting again at the transfer
+// (TransferredAt). Errors: ErrNotAssignee, an illegal transition.
 func (r *Router) TransferToQueue(ctx context.Context, id conversation.ConversationID, by conversation.RMID, reason string) (conversation.Conversation, error) {
+	return r.requeueTransfer(ctx, id, by, "", "to the queue: "+reason)
+}
+
+// TransferToTeam hands an active conversation back to the queue for one
+// team's RMs (e.g. from a private-bank RM to the wealth_advisers pool):
+// active → queued, the assignee leaves and their capacity is freed, and
+// the conversation carries the routing target (TransferTeam, TransferredBy,
+// TransferredAt; TeamID becomes the team, so its supervisors see it
+// waiting). Routing offers it only to that team's RMs, every filter
+// applying, with the policy's selection strategy, not to the RM who gave
+// it back; if none takes it within the routing configuration's
+// transfer_timeout, its normal policy applies from its first step. Accept
+// clears the target. Errors: an error wrapping conversation.ErrNotFound
+// for a team the directory does not know (nothing changes),
+// ErrNotAssignee, an illegal transition.
+func (r *Router) TransferToTeam(ctx context.Context, id conversation.ConversationID, by conversation.RMID, team conversation.TeamID, reason string) (conversation.Conversation, error) {
+	if _, err := r.dir.Team(ctx, team); err != nil {
+		return conversation.Conversation{}, fmt.Errorf("transfer %s to team %q: %w", id, team, err)
+	}
+	return r.requeueTransfer(ctx, id, by, team, fmt.Sprintf("to team %s: %s", team, reason))
+}
+
+// requeueTransfer moves an active conversation of by back to the queue,
+// with team as its routing target ("" for none), recording a transfer
+// event with reason.
+func (r *Router) requeueTransfer(ctx context.Context, id conversation.ConversationID, by conversation.RMID, team conversation.TeamID, reason string) (conversation.Conversation, error) {
 	c, err := r.update(ctx, id, func(c *conversation.Conversation, now time.Time) (*state.Txn, error) {
 		if c.AssigneeID != by || c.Status != conversation.StatusActive {
 			return nil, ErrNotAssignee
@@ -25,8 +52,12 @@ func (r *Router) TransferToQueue(ctx context.Context, id conversation.Conversati
 		c.Leave(conversation.RoleRM, string(by), now)
 		c.AssigneeID = ""
 		c.Declined = appendOnce(c.Declined, by)
+		c.TransferTeam, c.TransferredBy, c.TransferredAt = team, by, conversation.Millis(now)
+		if team != "" {
+			c.TeamID = team
+		}
 		ev := event(c, conversation.EventTransfer, string(by), now)
-		ev.RMID, ev.Reason = by, "to the queue: "+reason
+		ev.RMID, ev.TeamID, ev.Reason = by, team, reason
 		return &state.Txn{
 			Releases: []state.Hold{{RMID: by, ConversationID: c.ID}},
 			Enqueue:  []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID, Score: float64(now.UnixMilli())}},

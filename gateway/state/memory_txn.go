@@ -21,6 +21,10 @@ func (m *Memory) Commit(_ context.Context, txn Txn) error {
 		return fmt.Errorf("memory commit: %w", err)
 	}
 	now := truncMicros(txn.Now)
+	var record []byte // written before any lock is taken
+	if d := txn.Decision; d != nil {
+		record = d.json()
+	}
 
 	var entry *convEntry
 	var convShard *convShard
@@ -128,7 +132,7 @@ func (m *Memory) Commit(_ context.Context, txn Txn) error {
 		tl.events = append(tl.events, cloneEvent(e))
 	}
 	if d := txn.Decision; d != nil {
-		m.route.addDecision(d.ConversationID, d.Record, m.wallNow())
+		m.route.addDecision(d.ConversationID, record, m.wallNow())
 	}
 	for _, w := range txn.Wakes {
 		m.route.setWake(w.ConversationID, w.At)
@@ -193,15 +197,16 @@ func (r *routeState) counters(id conversation.RMID) *rmCounters {
 	return c
 }
 
-// addDecision appends a copy of record to the conversation's records,
-// dropping the oldest beyond MaxDecisionsKept; the caller holds mu.
+// addDecision appends record, which it keeps, to the conversation's
+// records, dropping the oldest beyond MaxDecisionsKept; the caller holds
+// mu.
 func (r *routeState) addDecision(id conversation.ConversationID, record []byte, wall time.Time) {
 	log := r.decisions[id]
 	if log == nil || wall.Sub(log.written) >= DecisionTTL {
 		log = &decisionLog{}
 		r.decisions[id] = log
 	}
-	log.records = append(log.records, slices.Clone(record))
+	log.records = append(log.records, record)
 	if n := len(log.records) - MaxDecisionsKept; n > 0 {
 		log.records = slices.Delete(log.records, 0, n)
 	}

@@ -304,7 +304,7 @@ func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
 		p.Events = append(p.Events, commitRef{K: keys.of(r.eventsKey(e.ConversationID)), J: j})
 	}
 	if d := txn.Decision; d != nil {
-		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), J: string(d.Record),
+		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), J: string(d.json()),
 			Max: MaxDecisionsKept, TTL: strconv.FormatInt(DecisionTTL.Milliseconds(), 10)}
 	}
 	for _, w := range txn.Wakes {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/routing"
 )
 
 // Router is the part of the store the routing runtime commits through. A
@@ -220,9 +222,26 @@ type Wake struct {
 }
 
 // DecisionRecord is one routing decision as JSON, for
-// GET /api/v1/conversations/{id}/decisions.
+// GET /api/v1/conversations/{id}/decisions. It holds exactly one of Record
+// and Decision.
 type DecisionRecord struct {
 	ConversationID conversation.ConversationID
 	At             time.Time
-	Record         json.RawMessage
+	// Record is the decision as JSON; Commit checks that it is valid JSON
+	// (what json.Valid accepts) and keeps a copy.
+	Record json.RawMessage
+	// Decision is the decision as the router made it; Commit writes it
+	// with routing.Decision.AppendJSON, which is valid JSON by
+	// construction, so it is not checked again. Its ConversationID must be
+	// the record's.
+	Decision *routing.Decision
+}
+
+// json returns the record's JSON in a buffer of its own (the caller may
+// keep it).
+func (d *DecisionRecord) json() []byte {
+	if d.Decision != nil {
+		return d.Decision.AppendJSON(nil)
+	}
+	return slices.Clone(d.Record)
 }

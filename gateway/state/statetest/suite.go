@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"router/effects", testEffects},
 		{"router/releases", testReleases},
 		{"router/decisions", testDecisions},
+		{"router/decision_forms", testDecisionForms},
 		{"router/wakes_and_deadline", testWakesAndDeadline},
 		{"router/cursors", testCursors},
 		{"router/offers_live", testOffersLive},

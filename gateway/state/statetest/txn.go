@@ -8,6 +8,7 @@ import (
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/routing"
 )
 
 // routerFixture is a small routing state: conversation conv queued on
@@ -306,6 +307,11 @@ func testInvalidTxn(t *testing.T, s state.Store) {
 		{"invalid_presence", func(x *state.Txn) { x.Presences[0].State = "busy" }},
 		{"event_without_type", func(x *state.Txn) { x.Events[0].Type = "" }},
 		{"decision_not_json", func(x *state.Txn) { x.Decision.Record = json.RawMessage("{not json") }},
+		{"decision_empty", func(x *state.Txn) { x.Decision.Record = nil }},
+		{"decision_in_both_forms", func(x *state.Txn) { x.Decision.Decision = &routing.Decision{ConversationID: x.Decision.ConversationID} }},
+		{"decision_of_another_conversation", func(x *state.Txn) {
+			x.Decision.Record, x.Decision.Decision = nil, &routing.Decision{ConversationID: "conv-elsewhere"}
+		}},
 		{"wake_without_conversation", func(x *state.Txn) { x.Wakes[0].ConversationID = "" }},
 		{"cursor_without_key", func(x *state.Txn) { x.Cursors = map[string]conversation.RMID{"": "rm-a"} }},
 	}
