@@ -77,6 +77,15 @@ func requireJSON(r *http.Request) error {
 	return nil
 }
 
+// readJSON is requireJSON then decodeJSON: a JSON body of one object into
+// dst, or the 415/400/413 answer to send.
+func (s *server) readJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	return s.decodeJSON(w, r, dst)
+}
+
 // decodeJSON reads exactly one JSON object from the body into dst, which
 // must be a pointer to a struct: unknown fields, trailing data and a body
 // over s.maxBody bytes are refused (400, 400, 413) with a message that says

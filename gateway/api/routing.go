@@ -176,11 +176,7 @@ type declineRequest struct {
 func (s *server) declineOffer(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var req declineRequest
 	if r.ContentLength != 0 {
-		if err := requireJSON(r); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if err := s.decodeJSON(w, r, &req); err != nil {
+		if err := s.readJSON(w, r, &req); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -219,11 +215,7 @@ func (s *server) closeConversation(w http.ResponseWriter, r *http.Request, p aut
 		return
 	}
 	var req closeRequest
-	if err := requireJSON(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -243,11 +235,7 @@ type presenceRequest struct {
 // setPresence serves PUT /api/v1/presence: an RM sets their own presence.
 func (s *server) setPresence(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	var req presenceRequest
-	if err := requireJSON(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -42,11 +42,7 @@ func (s *server) transfer(w http.ResponseWriter, r *http.Request, p auth.Princip
 		return
 	}
 	var req transferRequest
-	if err := requireJSON(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -92,11 +88,7 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request, p auth.Principal
 		return
 	}
 	var req inviteRequest
-	if err := requireJSON(r); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.readJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
