@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/state/statetest"
 )
 
 // testRedisURL returns the Redis the test should use: the real one named by
@@ -31,25 +31,6 @@ func testRedisURL(t *testing.T) string {
 		return u
 	}
 	return "redis://" + miniredis.RunT(t).Addr()
-}
-
-// deleteKeys removes every key under prefix from the Redis at url.
-func deleteKeys(t *testing.T, url, prefix string) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("cleaning %s: %v", prefix, err)
-	}
 }
 
 type running struct {
@@ -148,7 +129,7 @@ func TestTwoInstancesShareState(t *testing.T) {
 		cfg.Secrets.JWTSecret = testSecret
 		return cfg
 	}
-	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	t.Cleanup(func() { statetest.PurgeRedisURL(t, url, prefix) })
 	a := start(t, mk("a"), io.Discard)
 	b := start(t, mk("b"), io.Discard)
 	tok := adminToken(t, testSecret)
@@ -313,7 +294,7 @@ func TestRoutingAcrossInstances(t *testing.T) {
 	t.Parallel()
 	url := testRedisURL(t)
 	prefix := "{abtest-route-" + time.Now().Format("150405.000000000") + "}"
-	t.Cleanup(func() { deleteKeys(t, url, prefix) })
+	t.Cleanup(func() { statetest.PurgeRedisURL(t, url, prefix) })
 	mk := func(id string) *configs.Config {
 		cfg := configs.Default()
 		cfg.InstanceID = id

@@ -7,6 +7,7 @@ import (
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/state"
 )
 
 // Transfers is what the API asks of the routing runtime for transfer and
@@ -151,6 +152,10 @@ func (s *server) listPresence(w http.ResponseWriter, r *http.Request, p auth.Pri
 	for _, pr := range presences {
 		byRM[pr.RMID] = pr
 	}
+	counterOf := map[conversation.RMID]state.RMState{}
+	for _, c := range counters {
+		counterOf[c.RMID] = c
+	}
 	out := []rmPresence{}
 	for _, rm := range rms {
 		switch {
@@ -167,11 +172,8 @@ func (s *server) listPresence(w http.ResponseWriter, r *http.Request, p auth.Pri
 		if row.Capacity == 0 {
 			row.Capacity = 100
 		}
-		for _, c := range counters {
-			if c.RMID == rm.ID {
-				row.Load, row.MissedInRow = c.Load, c.MissedInRow
-			}
-		}
+		c := counterOf[rm.ID]
+		row.Load, row.MissedInRow = c.Load, c.MissedInRow
 		out = append(out, row)
 	}
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"items": out})

@@ -14,6 +14,7 @@ import (
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/directory"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/state/statetest"
 	"github.com/airbranch/airbranch/routing"
 )
 
@@ -186,6 +187,6 @@ func benchRedis(b *testing.B) state.Store {
 	if err != nil {
 		b.Skipf("no Redis at %s: %v", url, err)
 	}
-	b.Cleanup(func() { purgeRedis(b, url, prefix) })
+	b.Cleanup(func() { statetest.PurgeRedisURL(b, url, prefix) })
 	return s
 }

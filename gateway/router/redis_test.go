@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/state/statetest"
 )
 
 // redisStore returns a Redis store under a key prefix of its own: on the
@@ -31,26 +31,7 @@ func redisStore(t *testing.T) state.Store {
 	}
 	t.Cleanup(func() {
 		_ = s.Close()
-		purgeRedis(t, url, prefix)
+		statetest.PurgeRedisURL(t, url, prefix)
 	})
 	return s
-}
-
-// purgeRedis removes every key under prefix from the Redis at url.
-func purgeRedis(t testing.TB, url, prefix string) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Unlink(ctx, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("purging %s: %v", prefix, err)
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/state/statetest"
 )
 
 // benchRedisDefault is the Redis the benchmark uses when testRedisEnv is
@@ -58,7 +59,7 @@ func benchRedis(b *testing.B) state.Store {
 	}
 	b.Cleanup(func() {
 		_ = s.Close()
-		deleteKeys(b, opts, prefix)
+		statetest.PurgeRedis(b, opts, prefix)
 	})
 	return s
 }

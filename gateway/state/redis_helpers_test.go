@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/state/statetest"
 )
 
 // testRedisEnv names the real Redis the tests use when it is set, e.g.
@@ -46,41 +47,12 @@ func realRedisOptions(t testing.TB) *redis.Options {
 	return opts
 }
 
-// deleteKeys removes every key starting with prefix (SCAN + UNLINK).
-func deleteKeys(t testing.TB, opts *redis.Options, prefix string) {
-	t.Helper()
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	flush := func() {
-		if len(batch) > 0 {
-			if err := c.Unlink(ctx, batch...).Err(); err != nil {
-				t.Errorf("cleanup of %s: %v", prefix, err)
-			}
-			batch = batch[:0]
-		}
-	}
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			flush()
-		}
-	}
-	flush()
-	if err := iter.Err(); err != nil {
-		t.Errorf("cleanup of %s: %v", prefix, err)
-	}
-}
-
 // redisOn returns a store with a unique prefix on the server opts names
 // (its own client), closed and its keys removed at cleanup.
 func redisOn(t testing.TB, opts *redis.Options) (*state.Redis, redis.UniversalClient) {
 	t.Helper()
 	prefix := uniquePrefix()
-	t.Cleanup(func() { deleteKeys(t, opts, prefix) })
+	t.Cleanup(func() { statetest.PurgeRedis(t, opts, prefix) })
 	client := redis.NewClient(opts)
 	s := state.NewRedis(client, prefix)
 	t.Cleanup(func() { _ = s.Close() })

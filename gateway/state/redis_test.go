@@ -168,7 +168,7 @@ func TestRedisConflictAcrossInstances(t *testing.T) {
 		_, opts = miniredisOptions(t)
 	}
 	prefix := uniquePrefix()
-	t.Cleanup(func() { deleteKeys(t, opts, prefix) })
+	t.Cleanup(func() { statetest.PurgeRedis(t, opts, prefix) })
 	a := state.NewRedis(redis.NewClient(opts), prefix)
 	b := state.NewRedis(redis.NewClient(opts), prefix)
 	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
