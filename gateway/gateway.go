@@ -148,16 +148,6 @@ func openStore(ctx context.Context, cfg *configs.Config, log *slog.Logger) (stat
 	return store, nil
 }
 
-// Handler returns the gateway's HTTP handler (for tests that serve it on
-// their own listener).
-func (g *Gateway) Handler() http.Handler { return g.handler }
-
-// Store returns the gateway's state store.
-func (g *Gateway) Store() state.Store { return g.store }
-
-// InstanceID returns this instance's id, as recorded on leases.
-func (g *Gateway) InstanceID() string { return g.instance }
-
 // Run listens on cfg.HTTP.Addr (failing at once, with the address, when the
 // port is taken) and serves until ctx ends. Then it drains: /readyz answers
 // 503 and requests that would start new work get 503 with Retry-After for
