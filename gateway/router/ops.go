@@ -16,11 +16,11 @@ import (
 // queued does nothing. Errors: state.ErrNotFound, a
 // conversation.ErrIllegalTransition from another status.
 func (r *Router) Route(ctx context.Context, id conversation.ConversationID) (conversation.Conversation, error) {
-	prev, prevAt := r.previousRM(ctx, id)
 	c, err := r.update(ctx, id, func(c *conversation.Conversation, now time.Time) (*state.Txn, error) {
 		if c.Status == conversation.StatusQueued {
 			return nil, errAlready
 		}
+		prev, prevAt := r.previousRM(ctx, c.CustomerID)
 		from := c.Status
 		if err := c.Transition(conversation.StatusQueued, now); err != nil {
 			return nil, err
@@ -42,14 +42,10 @@ func (r *Router) Route(ctx context.Context, id conversation.ConversationID) (con
 
 var errAlready = errors.New("already there")
 
-// previousRM finds who served the conversation's customer last: the
-// assignee of their most recently closed conversation, and when it closed.
-func (r *Router) previousRM(ctx context.Context, id conversation.ConversationID) (conversation.RMID, time.Time) {
-	c, err := r.store.Conversation(ctx, id)
-	if err != nil {
-		return "", time.Time{}
-	}
-	page, err := r.store.ListConversations(ctx, state.ConversationFilter{CustomerID: c.CustomerID, Status: conversation.StatusClosed, Limit: 20})
+// previousRM finds who served the customer last: the assignee of their
+// most recently closed conversation (among the latest 20), and when it closed.
+func (r *Router) previousRM(ctx context.Context, customer conversation.CustomerID) (conversation.RMID, time.Time) {
+	page, err := r.store.ListConversations(ctx, state.ConversationFilter{CustomerID: customer, Status: conversation.StatusClosed, Limit: 20})
 	if err != nil {
 		return "", time.Time{}
 	}
