@@ -169,22 +169,74 @@ func (r *Router) assign(ctx context.Context, now time.Time) error {
 			delete(r.lastWait, id)
 		}
 	}
+	var batch passBatch
 	for _, d := range routing.Assign(r.policies, snap, views, now) {
 		c := convs[d.ConversationID]
+		var p pendingCommit
+		var ok bool
 		switch d.Outcome {
 		case routing.OutcomeOffer:
 			team := c.TeamID
-			if st, ok := snap.RM(d.Choice.RMID); ok {
+			if st, found := snap.RM(d.Choice.RMID); found {
 				team = st.RM.TeamID
 			}
-			r.commitOffer(ctx, c, team, d, now)
+			p, ok = r.offerCommit(c, team, d, now)
 		case routing.OutcomeFallback:
-			r.commitFallback(ctx, c, d, now)
+			p, ok = r.fallbackCommit(c, d, now)
 		default:
-			r.recordWait(ctx, c, d, now)
+			p, ok = r.waitCommit(c, d, now)
+		}
+		if ok && batch.add(p) {
+			batch.flush(ctx, r.store)
 		}
 	}
+	batch.flush(ctx, r.store)
 	return nil
+}
+
+// passBatchSize is how many Txns of a routing pass go to the store in one
+// CommitBatch (one EVALSHA on Redis). With full decision records (tens of
+// KB each for a large team) 32 keeps a batch near a megabyte, and Redis
+// busy for a few milliseconds at most.
+const passBatchSize = 32
+
+// pendingCommit is one Txn of a routing pass and what to do with its
+// outcome (nil when applied).
+type pendingCommit struct {
+	txn  state.Txn
+	done func(error)
+}
+
+// passBatch collects a pass's Txns in decision order. The decisions were
+// made on one snapshot, each assuming the ones before it applied, so the
+// Txns go to the store in that order; each is still checked on its own
+// (guards, version), and a refused one is decided again next pass.
+type passBatch struct{ items []pendingCommit }
+
+// add appends p and reports whether the batch is full.
+func (b *passBatch) add(p pendingCommit) bool {
+	b.items = append(b.items, p)
+	return len(b.items) >= passBatchSize
+}
+
+// flush commits the batch and reports each outcome.
+func (b *passBatch) flush(ctx context.Context, store state.Store) {
+	if len(b.items) == 0 {
+		return
+	}
+	txns := make([]state.Txn, len(b.items))
+	for i, p := range b.items {
+		txns[i] = p.txn
+	}
+	errs, err := store.CommitBatch(ctx, txns)
+	for i, p := range b.items {
+		if err != nil {
+			p.done(err)
+		} else {
+			p.done(errs[i])
+		}
+	}
+	b.items = b.items[:0]
 }
 
 // snapshot builds the routing snapshot: the directory's teams and RMs with
@@ -232,17 +284,18 @@ func (r *Router) snapshot(ctx context.Context, now time.Time) (*routing.Snapshot
 	return routing.NewSnapshot(r.policies, teams, states, cursors)
 }
 
-// commitOffer commits an offer decision: the conversation becomes offered
-// (in the chosen RM's team, so the team sees it), the RM's capacity is held,
-// the offer lease stored, the queue entry removed, the decision recorded;
-// guarded by the RM still available with capacity and no other live offer.
-func (r *Router) commitOffer(ctx context.Context, c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) {
+// offerCommit returns the Txn of an offer decision: the conversation
+// becomes offered (in the chosen RM's team, so the team sees it), the RM's
+// capacity is held, the offer lease stored, the queue entry removed, the
+// decision recorded; guarded by the RM still available with capacity and
+// no other live offer. ok is false when there is nothing to commit.
+func (r *Router) offerCommit(c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) (pendingCommit, bool) {
 	ch := d.Choice
 	next := c
 	next.TeamID = team
 	if err := next.Transition(conversation.StatusOffered, now); err != nil {
 		r.log.Warn("offer on a conversation that is not queued", "conversation_id", c.ID, "error", err)
-		return
+		return pendingCommit{}, false
 	}
 	o := conversation.Offer{
 		ID: conversation.NewOfferID(now), ConversationID: c.ID, RMID: ch.RMID, Cost: ch.Cost,
@@ -269,60 +322,67 @@ func (r *Router) commitOffer(ctx context.Context, c conversation.Conversation, t
 	if ch.CursorKey != "" {
 		txn.Cursors = map[string]conversation.RMID{ch.CursorKey: ch.RMID}
 	}
-	if err := r.store.Commit(ctx, txn); err != nil {
-		if errors.Is(err, state.ErrConflict) {
-			r.log.Debug("offer lost a race; deciding again next pass", "conversation_id", c.ID, "rm_id", ch.RMID, "error", err)
-			r.kickLocal()
+	return pendingCommit{txn: txn, done: func(err error) {
+		if err != nil {
+			if errors.Is(err, state.ErrConflict) {
+				r.log.Debug("offer lost a race; deciding again next pass", "conversation_id", c.ID, "rm_id", ch.RMID, "error", err)
+				r.kickLocal()
+				return
+			}
+			r.log.Warn("offer commit failed", "conversation_id", c.ID, "rm_id", ch.RMID, "error", err)
 			return
 		}
-		r.log.Warn("offer commit failed", "conversation_id", c.ID, "rm_id", ch.RMID, "error", err)
-		return
-	}
-	delete(r.lastWait, c.ID)
-	r.log.Info("offered", "conversation_id", c.ID, "rm_id", ch.RMID, "offer_id", o.ID, "policy_id", d.PolicyID, "step", ch.Step)
+		delete(r.lastWait, c.ID)
+		r.log.Info("offered", "conversation_id", c.ID, "rm_id", ch.RMID, "offer_id", o.ID, "policy_id", d.PolicyID, "step", ch.Step)
+	}}, true
 }
 
-// commitFallback ends the wait with the policy's fallback action: the
-// conversation closes with the action as disposition ("callback",
-// "voicemail", "auto_reply") for the channel adapter to carry out.
-func (r *Router) commitFallback(ctx context.Context, c conversation.Conversation, d routing.Decision, now time.Time) {
+// fallbackCommit returns the Txn that ends the wait with the policy's
+// fallback action: the conversation closes with the action as disposition
+// ("callback", "voicemail", "auto_reply") for the channel adapter to carry
+// out.
+func (r *Router) fallbackCommit(c conversation.Conversation, d routing.Decision, now time.Time) (pendingCommit, bool) {
 	next := c
 	if err := next.Transition(conversation.StatusClosed, now); err != nil {
-		return
+		return pendingCommit{}, false
 	}
 	next.Disposition = string(d.Action)
 	ev := event(&next, conversation.EventRoutingDecision, "routing", now)
 	ev.Reason = d.Sentence
-	err := r.store.Commit(ctx, state.Txn{
+	txn := state.Txn{
 		Now:          now,
 		Conversation: &next,
 		Dequeue:      []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
 		Events:       []conversation.Event{ev, statusEvent(&next, conversation.StatusQueued, "routing", now)},
 		Decision:     &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d},
 		Wakes:        []state.Wake{{ConversationID: c.ID}},
-	})
-	if err != nil && !errors.Is(err, state.ErrConflict) {
-		r.log.Warn("fallback commit failed", "conversation_id", c.ID, "error", err)
-		return
 	}
-	delete(r.lastWait, c.ID)
+	return pendingCommit{txn: txn, done: func(err error) {
+		if err != nil && !errors.Is(err, state.ErrConflict) {
+			r.log.Warn("fallback commit failed", "conversation_id", c.ID, "error", err)
+			return
+		}
+		delete(r.lastWait, c.ID)
+	}}, true
 }
 
-// recordWait stores the decision record of a waiting conversation and arms
-// its wake-up at the next step change, when either changed since the last
-// pass.
-func (r *Router) recordWait(ctx context.Context, c conversation.Conversation, d routing.Decision, now time.Time) {
+// waitCommit returns the Txn that stores the decision record of a waiting
+// conversation and arms its wake-up at the next step change, when either
+// changed since the last pass (ok is false otherwise).
+func (r *Router) waitCommit(c conversation.Conversation, d routing.Decision, now time.Time) (pendingCommit, bool) {
 	key := d.Sentence + "|" + d.NextChange.String()
 	if r.lastWait[c.ID] == key {
-		return
+		return pendingCommit{}, false
 	}
 	txn := state.Txn{Now: now, Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d}}
 	if !d.NextChange.IsZero() {
 		txn.Wakes = []state.Wake{{ConversationID: c.ID, At: d.NextChange}}
 	}
-	if err := r.store.Commit(ctx, txn); err != nil {
-		r.log.Warn("decision record failed", "conversation_id", c.ID, "error", err)
-		return
-	}
-	r.lastWait[c.ID] = key
+	return pendingCommit{txn: txn, done: func(err error) {
+		if err != nil {
+			r.log.Warn("decision record failed", "conversation_id", c.ID, "error", err)
+			return
+		}
+		r.lastWait[c.ID] = key
+	}}, true
 }

@@ -230,3 +230,13 @@ func (r *routeState) setWake(id conversation.ConversationID, at time.Time) {
 		return out
 	})
 }
+
+// CommitBatch applies txns in order, each with Commit (see
+// Router.CommitBatch); the memory store is never unavailable.
+func (m *Memory) CommitBatch(ctx context.Context, txns []Txn) ([]error, error) {
+	errs := make([]error, len(txns))
+	for i, txn := range txns {
+		errs[i] = m.Commit(ctx, txn)
+	}
+	return errs, nil
+}

@@ -207,6 +207,7 @@ type redisScripts struct {
 	liveOffers         *redis.Script
 	createProspect     *redis.Script
 	commit             *redis.Script
+	commitBatch        *redis.Script
 }
 
 func newRedisScripts() redisScripts {
@@ -220,5 +221,6 @@ func newRedisScripts() redisScripts {
 		liveOffers:         redis.NewScript(liveOffersLua),
 		createProspect:     redis.NewScript(createProspectLua),
 		commit:             redis.NewScript(commitLua),
+		commitBatch:        redis.NewScript(commitBatchLua),
 	}
 }

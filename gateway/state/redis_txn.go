@@ -25,6 +25,7 @@ func (r *Redis) decisionsKey(id conversation.ConversationID) string {
 // here, times as Unix µs strings, and keys as indexes into KEYS.
 type commitPayload struct {
 	Now       string          `json:"now"`
+	Token     string          `json:"n"`
 	Conv      *commitConv     `json:"c,omitempty"`
 	Guards    []commitGuard   `json:"g,omitempty"`
 	Holds     []commitHold    `json:"h,omitempty"`
@@ -46,7 +47,7 @@ type commitConv struct {
 	ID    string   `json:"id"`
 	V     string   `json:"v"`
 	NV    string   `json:"nv"`
-	J     string   `json:"j"`
+	A     int      `json:"a"`
 	X     string   `json:"x"`
 	Names []string `json:"s"`
 	Index []int    `json:"ix"`
@@ -75,18 +76,18 @@ type commitOffer struct {
 	CK  int    `json:"ck"`
 	RK  int    `json:"rk"`
 	ID  string `json:"id"`
-	J   string `json:"j"`
+	A   int    `json:"a"`
 	Exp string `json:"exp"`
 	Cr  string `json:"cr"`
 }
 
 // commitRef is a key and a member or a record: an offer to delete, a
-// queue entry (S: score), an event (J: JSON).
+// queue entry (S: score), an event (A: the ARGV index of its JSON).
 type commitRef struct {
 	K  int    `json:"k"`
 	ID string `json:"id,omitempty"`
 	S  string `json:"s,omitempty"`
-	J  string `json:"j,omitempty"`
+	A  int    `json:"a,omitempty"`
 }
 
 type commitRM struct {
@@ -100,13 +101,13 @@ type commitRM struct {
 type commitPres struct {
 	K  int    `json:"k"`
 	RM string `json:"rm"`
-	J  string `json:"j"`
+	A  int    `json:"a"`
 	St string `json:"st"`
 }
 
 type commitDecision struct {
 	K   int    `json:"k"`
-	J   string `json:"j"`
+	A   int    `json:"a"`
 	Max int    `json:"max"`
 	TTL string `json:"ttl"`
 }
@@ -149,8 +150,9 @@ func (k *commitKeys) of(key string) int {
 func usString(t time.Time) string { return strconv.FormatInt(micros(t), 10) }
 
 // Commit applies txn in one EVALSHA of commitLua (see Router.Commit): the
-// Txn travels as one JSON argument with its records already encoded, so
-// the script stores them byte for byte; the conversation is written with
+// Txn travels as one JSON argument naming its records, which follow as
+// arguments of their own, already encoded, so the script stores them byte
+// for byte; the conversation is written with
 // Version+1 and a write token, and a command re-sent after a lost reply
 // is recognised by that token and reported as the success it was (a Txn
 // without a conversation has no such protection; OpenRedis does not
@@ -162,11 +164,15 @@ func (r *Redis) Commit(ctx context.Context, txn Txn) error {
 	if err := validateTxn(&txn); err != nil {
 		return fmt.Errorf("redis commit: %w", err)
 	}
-	keys, payload, err := r.commitPayload(&txn)
+	b := r.newCommitBuild()
+	p, err := r.commitPayload(b, &txn)
 	if err != nil {
 		return err
 	}
-	res, err := r.scripts.commit.Run(ctx, r.client, keys.keys, payload, r.prefix, writeToken()).Result()
+	if err := b.setPayload(p); err != nil {
+		return err
+	}
+	res, err := r.scripts.commit.Run(ctx, r.client, b.keys.keys, b.args...).Result()
 	if err != nil {
 		return redisErr("commit", err)
 	}
@@ -174,6 +180,60 @@ func (r *Redis) Commit(ctx context.Context, txn Txn) error {
 	if err != nil {
 		return err
 	}
+	return commitResult(&txn, arr)
+}
+
+// CommitBatch applies txns in order in one EVALSHA of commitBatchLua (see
+// Router.CommitBatch), each atomically and on its own, as Commit would.
+// It returns one error per Txn (nil when applied), or a non-nil second
+// error (ErrUnavailable) when the batch could not be run, in which case
+// none, some or all may have been applied.
+func (r *Redis) CommitBatch(ctx context.Context, txns []Txn) ([]error, error) {
+	errs := make([]error, len(txns))
+	b := r.newCommitBuild()
+	var payloads []*commitPayload
+	var sent []int // index in txns of each payload
+	for i := range txns {
+		txn := &txns[i]
+		if err := validateTxn(txn); err != nil {
+			errs[i] = fmt.Errorf("redis commit: %w", err)
+			continue
+		}
+		p, err := r.commitPayload(b, txn)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		payloads = append(payloads, p)
+		sent = append(sent, i)
+	}
+	if len(payloads) == 0 {
+		return errs, nil
+	}
+	if err := b.setPayload(payloads); err != nil {
+		return nil, err
+	}
+	res, err := r.scripts.commitBatch.Run(ctx, r.client, b.keys.keys, b.args...).Result()
+	if err != nil {
+		return nil, redisErr("commit batch", err)
+	}
+	replies, ok := res.([]any)
+	if !ok || len(replies) != len(sent) {
+		return nil, fmt.Errorf("redis commit batch: unexpected script reply %v", res)
+	}
+	for j, i := range sent {
+		arr, err := scriptReply("commit", replies[j])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = commitResult(&txns[i], arr)
+	}
+	return errs, nil
+}
+
+// commitResult reads commitLua's reply for txn.
+func commitResult(txn *Txn, arr []any) error {
 	switch replyInt(arr, 0) {
 	case 1:
 		return nil
@@ -182,6 +242,8 @@ func (r *Redis) Commit(ctx context.Context, txn Txn) error {
 	case 2:
 		return fmt.Errorf("redis commit: conversation %s is at version %s, not %d: %w",
 			txn.Conversation.ID, replyString(arr, 1), txn.Conversation.Version, ErrConflict)
+	case 4:
+		return fmt.Errorf("redis commit: %s: %w", replyString(arr, 1), conversation.ErrInvalid)
 	}
 	i := int(replyInt(arr, 1)) - 1
 	if i < 0 || i >= len(txn.Guards) {
@@ -212,10 +274,48 @@ func guardReply(arr []any) guardFailure {
 	return f
 }
 
-// commitPayload encodes txn for commitLua and collects its keys.
-func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
-	keys := r.newCommitKeys()
-	p := commitPayload{Now: usString(txn.Now)}
+// commitBuild collects what one EVALSHA sends: the keys, and the ARGV
+// (payload, key prefix, then the records). The records
+// (conversation, offer, presences, events, decision record) travel as
+// ARGV entries of their own and the payload names them by index (A):
+// inside the payload they would be escaped by Go and unescaped by cjson,
+// which for a full decision record (tens of KB) cost more than the rest
+// of the commit.
+type commitBuild struct {
+	keys  *commitKeys
+	args  []any
+	token string // of the EVALSHA; each Txn's write token is this and its index
+	n     int    // Txns encoded so far
+}
+
+func (r *Redis) newCommitBuild() *commitBuild {
+	return &commitBuild{keys: r.newCommitKeys(), args: []any{"", r.prefix}, token: writeToken()}
+}
+
+// arg appends a record (a string or a []byte of JSON) and returns its
+// index in Lua's ARGV (from 1).
+func (b *commitBuild) arg(record any) int {
+	b.args = append(b.args, record)
+	return len(b.args)
+}
+
+// setPayload encodes the payload (one *commitPayload or a slice of them)
+// as ARGV[1].
+func (b *commitBuild) setPayload(p any) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("redis commit: encode txn: %w", err)
+	}
+	b.args[0] = string(data)
+	return nil
+}
+
+// commitPayload encodes txn for commitLua into b: its keys and records go
+// into b, the rest into the payload returned.
+func (r *Redis) commitPayload(b *commitBuild, txn *Txn) (*commitPayload, error) {
+	keys, arg := b.keys, b.arg
+	p := &commitPayload{Now: usString(txn.Now), Token: b.token + "." + strconv.Itoa(b.n)}
+	b.n++
 	encode := func(what string, v any) (string, error) {
 		data, err := json.Marshal(v)
 		if err != nil {
@@ -228,10 +328,10 @@ func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
 		next.Version = c.Version + 1
 		j, err := encode("conversation", &next)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		cc := &commitConv{K: keys.of(r.convKey(c.ID)), ID: string(c.ID), V: strconv.FormatInt(c.Version, 10),
-			NV: strconv.FormatInt(next.Version, 10), J: j, X: indexField(&next), Names: indexNames(&next)}
+			NV: strconv.FormatInt(next.Version, 10), A: arg(j), X: indexField(&next), Names: indexNames(&next)}
 		for _, n := range cc.Names {
 			cc.Index = append(cc.Index, keys.of(r.prefix+n))
 		}
@@ -264,10 +364,10 @@ func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
 	if o := txn.PutOffer; o != nil {
 		j, err := encode("offer", o)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		p.Offer = &commitOffer{K: keys.of(r.offerKey(o.ID)), CK: keys.of(r.convOffersKey(o.ConversationID)),
-			RK: keys.of(r.rmOffersKey(o.RMID)), ID: string(o.ID), J: j, Exp: usString(o.ExpiresAt), Cr: usString(o.CreatedAt)}
+			RK: keys.of(r.rmOffersKey(o.RMID)), ID: string(o.ID), A: arg(j), Exp: usString(o.ExpiresAt), Cr: usString(o.CreatedAt)}
 	}
 	for _, id := range txn.DeleteOffers {
 		p.Deletes = append(p.Deletes, commitRef{K: keys.of(r.offerKey(id)), ID: string(id)})
@@ -292,19 +392,19 @@ func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
 	for _, pr := range txn.Presences {
 		j, err := encode("presence", pr)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		p.Presences = append(p.Presences, commitPres{K: keys.of(r.presenceKey(pr.RMID)), RM: string(pr.RMID), J: j, St: presenceState(pr)})
+		p.Presences = append(p.Presences, commitPres{K: keys.of(r.presenceKey(pr.RMID)), RM: string(pr.RMID), A: arg(j), St: presenceState(pr)})
 	}
 	for _, e := range txn.Events {
 		j, err := encode("event", e)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		p.Events = append(p.Events, commitRef{K: keys.of(r.eventsKey(e.ConversationID)), J: j})
+		p.Events = append(p.Events, commitRef{K: keys.of(r.eventsKey(e.ConversationID)), A: arg(j)})
 	}
 	if d := txn.Decision; d != nil {
-		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), J: string(d.json()),
+		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), A: arg(d.json()),
 			Max: MaxDecisionsKept, TTL: strconv.FormatInt(DecisionTTL.Milliseconds(), 10)}
 	}
 	for _, w := range txn.Wakes {
@@ -317,6 +417,5 @@ func (r *Redis) commitPayload(txn *Txn) (*commitKeys, string, error) {
 	for k, rm := range txn.Cursors {
 		p.Cursors = append(p.Cursors, commitCursor{Key: k, RM: string(rm)})
 	}
-	data, err := encode("txn", &p)
-	return keys, data, err
+	return p, nil
 }

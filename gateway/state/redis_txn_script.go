@@ -4,7 +4,9 @@ package state
 // offers:expiry, KEYS[2] rmstates, KEYS[3] presstate, KEYS[4] rms,
 // KEYS[5] wakes, KEYS[6] cursors, then every other key the Go side can
 // name; the payload refers to keys by their index in KEYS. ARGV: the
-// payload (JSON), the key prefix, a write token.
+// payload (JSON, with the write token in field n), the key prefix, then
+// the records (JSON text), which the payload names by their index in ARGV
+// (field a).
 //
 // It reads and checks first (the conversation's version, then each guard
 // in order) and writes only when every check passed, so a refused Txn
@@ -33,11 +35,28 @@ package state
 // Returns {1} when applied (or when the conversation already carries this
 // run's write token and version, i.e. a re-sent command), {0} when the
 // conversation does not exist, {2, stored version} on a version mismatch,
-// {3, guard index (from 1), failure code, details…} when a guard fails.
-const commitLua = luaDropOffer + `
-local t = cjson.decode(ARGV[1])
-local prefix, token = ARGV[2], ARGV[3]
-local now = tonumber(t.now)
+// {3, guard index (from 1), failure code, details…} when a guard fails,
+// {4, message} for a payload the Go side should never send.
+const commitLua = luaDropOffer + commitApplyLua + `
+return apply(cjson.decode(ARGV[1]))
+`
+
+// commitBatchLua applies several Txns in one EVALSHA (see
+// Redis.CommitBatch): ARGV[1] is a JSON array of commitLua payloads over
+// one shared KEYS and ARGV, applied in order, each checked and written on
+// its own exactly as commitLua would; it returns one commitLua reply per
+// payload. A refused Txn does not stop the ones after it.
+const commitBatchLua = luaDropOffer + commitApplyLua + `
+local out = {}
+for i, t in ipairs(cjson.decode(ARGV[1])) do
+  out[i] = apply(t)
+end
+return out
+`
+
+// commitApplyLua defines apply(t), the body of commitLua for one payload t.
+const commitApplyLua = `
+local prefix = ARGV[2]
 
 local function load(key, except)
   local h = redis.call('HGETALL', key)
@@ -51,6 +70,8 @@ local function load(key, except)
   return n
 end
 
+local function apply(t)
+local now, token = tonumber(t.now), t.n
 local c = t.c
 local oldx = false
 if c then
@@ -104,12 +125,12 @@ for i, g in ipairs(t.g or {}) do
       return {3, i, 'live_offer', live[1], o.rm_id, live[2]}
     end
   else
-    return redis.error_reply('unknown guard kind ' .. tostring(g.t))
+    return {4, 'unknown guard kind ' .. tostring(g.t)}
   end
 end
 
 if c then
-  redis.call('HSET', KEYS[c.k], 'j', c.j, 'v', c.nv, 'n', token, 'x', c.x)
+  redis.call('HSET', KEYS[c.k], 'j', ARGV[c.a], 'v', c.nv, 'n', token, 'x', c.x)
   local old = {}
   if oldx then
     for _, s in ipairs(cjson.decode(oldx)) do
@@ -147,7 +168,7 @@ for _, h in ipairs(t.r or {}) do
 end
 local o = t.o
 if o then
-  local old = redis.call('SET', KEYS[o.k], o.j, 'GET')
+  local old = redis.call('SET', KEYS[o.k], ARGV[o.a], 'GET')
   if old then
     unindexOffer(prefix, KEYS[1], o.id, old)
   end
@@ -179,16 +200,16 @@ for _, u in ipairs(t.rm or {}) do
   count(u.rm)
 end
 for _, p in ipairs(t.p or {}) do
-  redis.call('SET', KEYS[p.k], p.j)
+  redis.call('SET', KEYS[p.k], ARGV[p.a])
   redis.call('SADD', KEYS[4], p.rm)
   redis.call('HSET', KEYS[3], p.rm, p.st)
 end
 for _, e in ipairs(t.e or {}) do
-  redis.call('RPUSH', KEYS[e.k], e.j)
+  redis.call('RPUSH', KEYS[e.k], ARGV[e.a])
 end
 local d = t.d
 if d then
-  if redis.call('LPUSH', KEYS[d.k], d.j) > d.max then
+  if redis.call('LPUSH', KEYS[d.k], ARGV[d.a]) > d.max then
     redis.call('LTRIM', KEYS[d.k], '0', tostring(d.max - 1))
   end
   redis.call('PEXPIRE', KEYS[d.k], d.ttl)
@@ -208,4 +229,5 @@ for _, u in ipairs(t.cu or {}) do
   end
 end
 return {1}
+end
 `

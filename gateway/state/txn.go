@@ -32,6 +32,16 @@ type Router interface {
 	// (the stored conversation has Version+1). On Redis a Commit is one
 	// EVALSHA, whatever the Txn holds.
 	Commit(ctx context.Context, txn Txn) error
+	// CommitBatch applies txns in order, each atomically and on its own
+	// exactly as Commit would (a refused Txn does not stop the ones after
+	// it), and returns one error per Txn, nil for those applied. The second
+	// error (ErrUnavailable) means the batch could not be run: none, some
+	// or all of it may have been applied, as with a lost Commit reply. On
+	// Redis a batch is one EVALSHA, so a routing pass pays one round trip
+	// per batch instead of one per decision; callers keep batches small
+	// (tens of Txns, about a megabyte), as Redis serves nothing else while
+	// a script runs.
+	CommitBatch(ctx context.Context, txns []Txn) ([]error, error)
 	// RMStates returns the routing counters of every RM that has any:
 	// holdings, last offer, idle-since or missed offers; ordered by RM id.
 	RMStates(ctx context.Context) ([]RMState, error)

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"prospect/lookups", testProspectLookups},
 		{"router/guards", testGuards},
 		{"router/version_conflict", testVersionConflict},
+		{"router/commit_batch", testCommitBatch},
 		{"router/invalid_txn", testInvalidTxn},
 		{"router/effects", testEffects},
 		{"router/releases", testReleases},
