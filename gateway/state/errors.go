@@ -17,5 +17,7 @@ var (
 	// ErrConflict: a concurrent writer won, or a live lease is in the way.
 	ErrConflict = errors.New("state: conflict")
 	// ErrUnavailable: the backend cannot be reached; callers answer 503.
-	ErrUnavailable = errors.New("state: store unavailable")
+	// It wraps conversation.ErrUnavailable, which channel adapters match
+	// to hold back their acknowledgement.
+	ErrUnavailable = fmt.Errorf("state: %w", conversation.ErrUnavailable)
 )

@@ -50,8 +50,9 @@ type Memory struct {
 	rmOffers    map[conversation.RMID]map[conversation.OfferID]struct{}
 	offerExpiry deadlineHeap
 
-	route routeState
-	subs  subscribers
+	route   routeState
+	subs    subscribers
+	threads threadState
 	// wallNow is the wall clock of decision-record expiry (DecisionTTL).
 	wallNow func() time.Time
 
@@ -111,6 +112,7 @@ func NewMemory() *Memory {
 		route:      newRouteState(),
 		subs:       subscribers{byTopic: make(map[string]map[chan struct{}]struct{})},
 		wallNow:    time.Now,
+		threads:    threadState{byKey: make(map[string]conversation.ConversationID), once: make(map[string]time.Time)},
 	}
 	for i := range memoryShards {
 		m.convs[i].byID = make(map[conversation.ConversationID]*convEntry)

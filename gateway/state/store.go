@@ -82,6 +82,28 @@ type Store interface {
 	// A conversation without messages gives an empty slice.
 	Messages(ctx context.Context, id conversation.ConversationID, limit int) ([]conversation.Message, error)
 
+	// BindProviderIDs indexes an outbound message under the provider ids
+	// its channel adapter got when sending it (one per SMS part), so that
+	// MessageByProviderID finds it when a status report arrives. An id
+	// already bound to another message is left as it is. Errors:
+	// ErrNotFound for an unknown message, a conversation.ErrInvalid error
+	// for an empty provider id.
+	BindProviderIDs(ctx context.Context, id conversation.MessageID, providerIDs []string) error
+
+	// Thread returns the conversation a thread key (e.g. "sms|+852...|
+	// cus-1": channel, channel account, customer) points at, ErrNotFound
+	// when none. It may be ended: callers check and replace it.
+	Thread(ctx context.Context, key string) (conversation.ConversationID, error)
+	// ClaimThread points key at next if it points at prev now ("" meaning
+	// it points nowhere), atomically across instances, and returns where
+	// key points afterwards: next when the claim won, the other
+	// conversation when another writer got there first.
+	ClaimThread(ctx context.Context, key string, prev, next conversation.ConversationID) (conversation.ConversationID, error)
+	// ClaimOnce reports whether this is the first claim of key within ttl
+	// (SET NX with an expiry on Redis), for de-duplicating provider retries
+	// of things that are not messages (WeChat events). ttl must be > 0.
+	ClaimOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+
 	// AppendEvent adds e to its conversation's timeline.
 	AppendEvent(ctx context.Context, e conversation.Event) error
 	// Events returns a conversation's timeline in append order (an empty
