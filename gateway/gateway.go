@@ -24,6 +24,7 @@ import (
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/inbox"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 )
@@ -47,6 +48,7 @@ type Gateway struct {
 	store    state.Store
 	dir      directory.Directory
 	router   *router.Router
+	inbox    *inbox.Inbox
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -102,7 +104,12 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, metrics: newMetrics(instance)}
+	in, err := inbox.New(inbox.Options{Store: store, Resolver: resolver, Router: rt, Logger: log.With("component", "inbox"), Now: time.Now})
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, metrics: newMetrics(instance)}
 	apiHandler := api.New(api.Deps{
 		Store:        store,
 		Directory:    dir,
@@ -187,10 +194,15 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	routerDone := make(chan struct{})
 	eg.Go(func() error {
 		defer close(routerDone)
-		if err := g.router.Run(routerCtx); err != nil {
-			return fmt.Errorf("gateway: routing: %w", err)
-		}
-		return nil
+		ig, igCtx := errgroup.WithContext(routerCtx)
+		ig.Go(func() error { return g.inbox.Run(igCtx) })
+		ig.Go(func() error {
+			if err := g.router.Run(igCtx); err != nil {
+				return fmt.Errorf("gateway: routing: %w", err)
+			}
+			return nil
+		})
+		return ig.Wait()
 	})
 	g.ready.Store(true)
 	g.metrics.ready.Set(1)

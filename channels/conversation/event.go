@@ -24,6 +24,9 @@ const (
 	EventNote               EventType = "note"
 	EventRoutingDecision    EventType = "routing_decision"
 	EventDispositionApplied EventType = "disposition"
+	// EventChannel is a channel's own event (WeChat subscribe or menu
+	// click, SMS opt-out); Detail["event"] names it.
+	EventChannel EventType = "channel_event"
 )
 
 // Event is one entry of a conversation's append-only timeline. Fields that

@@ -63,6 +63,14 @@ func (m *Memory) ClaimOnce(_ context.Context, key string, ttl time.Duration) (bo
 	return true, nil
 }
 
+// ForgetOnce removes a claim of ClaimOnce.
+func (m *Memory) ForgetOnce(_ context.Context, key string) error {
+	m.threads.mu.Lock()
+	defer m.threads.mu.Unlock()
+	delete(m.threads.once, key)
+	return nil
+}
+
 // BindProviderIDs indexes message id under each provider id (see Store).
 func (m *Memory) BindProviderIDs(ctx context.Context, id conversation.MessageID, providerIDs []string) error {
 	msg, err := m.Message(ctx, id)

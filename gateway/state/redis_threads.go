@@ -64,6 +64,11 @@ func (r *Redis) ClaimOnce(ctx context.Context, key string, ttl time.Duration) (b
 	return true, nil
 }
 
+// ForgetOnce deletes a claim of ClaimOnce.
+func (r *Redis) ForgetOnce(ctx context.Context, key string) error {
+	return redisErr("forget once", r.client.Del(ctx, r.onceKey(key)).Err())
+}
+
 // BindProviderIDs indexes message id under each provider id with SET NX,
 // in one pipeline (see Store).
 func (r *Redis) BindProviderIDs(ctx context.Context, id conversation.MessageID, providerIDs []string) error {

@@ -103,6 +103,9 @@ type Store interface {
 	// (SET NX with an expiry on Redis), for de-duplicating provider retries
 	// of things that are not messages (WeChat events). ttl must be > 0.
 	ClaimOnce(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// ForgetOnce removes a claim of ClaimOnce, so that a retry is taken
+	// again when the claimed work failed.
+	ForgetOnce(ctx context.Context, key string) error
 
 	// AppendEvent adds e to its conversation's timeline.
 	AppendEvent(ctx context.Context, e conversation.Event) error

@@ -72,6 +72,10 @@ func testClaimOnce(t *testing.T, s state.Store) {
 	if !first || again || !other {
 		t.Fatalf("claims: first %v, repeat %v, other key %v; want true, false, true", first, again, other)
 	}
+	must(t, "ForgetOnce", s.ForgetOnce(ctx, "wechat|gh_1|oUser|1700000000|subscribe"))
+	if retaken, err := s.ClaimOnce(ctx, "wechat|gh_1|oUser|1700000000|subscribe", time.Hour); err != nil || !retaken {
+		t.Fatalf("claim after ForgetOnce: %v, %v; want true", retaken, err)
+	}
 	if _, err := s.ClaimOnce(ctx, "k", 0); !errors.Is(err, conversation.ErrInvalid) {
 		t.Fatalf("zero ttl: got %v, want ErrInvalid", err)
 	}
