@@ -19,12 +19,14 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/directory"
 	"github.com/airbranch/airbranch/channels/identity"
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
 	"github.com/airbranch/airbranch/gateway/inbox"
+	"github.com/airbranch/airbranch/gateway/outbox"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 )
@@ -117,6 +119,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		Verifier:     verifier,
 		Routing:      rt,
 		Transfers:    rt,
+		Messages:     outbox.New(store, map[conversation.Channel]outbox.Sender{}, log.With("component", "outbox"), time.Now),
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,

@@ -33,8 +33,11 @@ type Deps struct {
 	// Routing is the routing runtime; without it the routing endpoints
 	// answer 503. Transfers is the same runtime's transfer and consult
 	// side (router.Router implements both).
-	Routing      Routing
-	Transfers    Transfers
+	Routing   Routing
+	Transfers Transfers
+	// Messages sends RMs' messages to clients; without it the send
+	// endpoint answers 503.
+	Messages     Messages
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -47,6 +50,7 @@ type server struct {
 	resolver  *identity.Resolver
 	routing   Routing
 	transfers Transfers
+	messages  Messages
 	log       *slog.Logger
 	maxBody   int64
 	now       func() time.Time
@@ -77,6 +81,7 @@ type server struct {
 //	POST /api/v1/conversations/{id}/transfer   the assignee transfers (queue, RM or team)
 //	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
+//	POST /api/v1/conversations/{id}/messages   the assignee writes to the client on the conversation's channel
 //
 // Every request but GET (or HEAD) of the OpenAPI document is authenticated
 // before it is routed: without a valid token it gets 401 whatever its path
@@ -112,6 +117,7 @@ func newServer(d Deps) *server {
 		resolver:  d.Resolver,
 		routing:   d.Routing,
 		transfers: d.Transfers,
+		messages:  d.Messages,
 		log:       d.Logger,
 		maxBody:   d.MaxBodyBytes,
 		now:       d.Now,
@@ -147,6 +153,7 @@ func newServer(d Deps) *server {
 	s.handle("POST /api/v1/conversations/{id}/transfer", authn(rmOnly(s.withRouting(s.transfer))))
 	s.handle("POST /api/v1/conversations/{id}/invite", authn(rmOnly(s.withRouting(s.invite))))
 	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
+	s.handle("POST /api/v1/conversations/{id}/messages", authn(rmOnly(s.withRouting(s.sendMessage))))
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))
 	return s

@@ -13,6 +13,7 @@ import (
 	"github.com/airbranch/airbranch/channels/identity"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/outbox"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 	"github.com/airbranch/airbranch/routing"
@@ -47,7 +48,7 @@ func newRoutingEnv(t *testing.T) (*env, *router.Router) {
 	}
 	h := api.New(api.Deps{
 		Store: store, Directory: dir, Resolver: identity.NewResolver(dir, store, "HK"), Verifier: v,
-		Routing: rt, Transfers: rt, Now: clock,
+		Routing: rt, Transfers: rt, Messages: outbox.New(store, testSenders, nil, clock), Now: clock,
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
 	mux := http.NewServeMux()
