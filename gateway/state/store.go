@@ -107,6 +107,28 @@ type Store interface {
 	// again when the claimed work failed.
 	ForgetOnce(ctx context.Context, key string) error
 
+	// AppendDeskEvent appends an event of type typ with JSON data (may be
+	// empty) at at to RM rm's ordered stream and returns it with its seq
+	// (see DeskEvent; retention MaxDeskEventsKept and DeskEventTTL). It
+	// does not notify: callers Broadcast. Errors: conversation.ErrInvalid
+	// for an empty rm or type or data that is not JSON; ErrUnavailable.
+	AppendDeskEvent(ctx context.Context, rm conversation.RMID, typ string, data []byte, at time.Time) (DeskEvent, error)
+	// DeskEvents returns up to limit (1–1000) of rm's events with seq >
+	// after, oldest first (see DeskPage).
+	DeskEvents(ctx context.Context, rm conversation.RMID, after int64, limit int) (DeskPage, error)
+	// Broadcast sends payload to every Listen of topic on every instance
+	// (PUBLISH on Redis): at most once, so listeners re-read the store and
+	// treat a payload only as a hint of what changed.
+	Broadcast(ctx context.Context, topic, payload string) error
+	// Listen returns a channel of topic's payloads until ctx ends, when it
+	// is closed. One Listen per topic and instance is the intended use (on
+	// Redis it holds a connection). When the listener falls behind (more
+	// than 4,096 pending) or the Redis connection was lost and re-made,
+	// payloads are dropped and "" is delivered instead, meaning
+	// "something changed: re-read everything". Errors: an empty topic
+	// (conversation.ErrInvalid), ErrUnavailable.
+	Listen(ctx context.Context, topic string) (<-chan string, error)
+
 	// AppendEvent adds e to its conversation's timeline.
 	AppendEvent(ctx context.Context, e conversation.Event) error
 	// Events returns a conversation's timeline in append order (an empty

@@ -66,6 +66,8 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"router/offers_live", testOffersLive},
 		{"router/concurrent_claims", testConcurrentClaims},
 		{"notify/subscribe", testNotify},
+		{"desk/events", testDeskEvents},
+		{"desk/broadcast", testBroadcast},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
