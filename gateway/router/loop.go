@@ -180,7 +180,7 @@ func (r *Router) assign(ctx context.Context, now time.Time) error {
 			if st, found := snap.RM(d.Choice.RMID); found {
 				team = st.RM.TeamID
 			}
-			p, ok = r.offerCommit(c, team, d, now)
+			p, ok = r.offerCommit(ctx, c, team, d, now)
 		case routing.OutcomeFallback:
 			p, ok = r.fallbackCommit(c, d, now)
 		default:
@@ -289,7 +289,7 @@ func (r *Router) snapshot(ctx context.Context, now time.Time) (*routing.Snapshot
 // capacity is held, the offer lease stored, the queue entry removed, the
 // decision recorded; guarded by the RM still available with capacity and
 // no other live offer. ok is false when there is nothing to commit.
-func (r *Router) offerCommit(c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) (pendingCommit, bool) {
+func (r *Router) offerCommit(ctx context.Context, c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) (pendingCommit, bool) {
 	ch := d.Choice
 	next := c
 	next.TeamID = team
@@ -334,6 +334,9 @@ func (r *Router) offerCommit(c conversation.Conversation, team conversation.Team
 		}
 		delete(r.lastWait, c.ID)
 		r.log.Info("offered", "conversation_id", c.ID, "rm_id", ch.RMID, "offer_id", o.ID, "policy_id", d.PolicyID, "step", ch.Step)
+		offered := next
+		offered.Version++
+		r.observer.Offered(ctx, o, offered)
 	}}, true
 }
 

@@ -284,6 +284,7 @@ func (r *Router) SetPresence(ctx context.Context, rm conversation.RMID, st conve
 	if err := r.store.Commit(ctx, txn); err != nil {
 		return p, err
 	}
+	r.observer.PresenceChanged(ctx, p)
 	if st == conversation.PresenceAvailable {
 		r.Kick(ctx)
 	}

@@ -56,6 +56,9 @@ type Options struct {
 	// Safety is the longest the loop sleeps without an event or deadline
 	// (a guard against a lost notification); default 30 s.
 	Safety time.Duration
+	// Observer is told of offers, conversation changes and presence
+	// changes after they are committed (the RM desk); nil: nobody.
+	Observer Observer
 }
 
 // Router runs routing for one instance. Its methods are safe for concurrent
@@ -70,6 +73,7 @@ type Router struct {
 	instance  string
 	safety    time.Duration
 	kick      chan struct{}
+	observer  Observer
 	// evalMu serialises Evaluate; lastWait, under it, remembers per waiting
 	// conversation the sentence and next change of the last wait recorded,
 	// so an unchanged wait is not written again on every pass.
@@ -87,6 +91,10 @@ func New(o Options) (*Router, error) {
 		log: o.Logger, now: o.Now, instance: o.Instance, safety: o.Safety,
 		kick:     make(chan struct{}, 1),
 		lastWait: make(map[conversation.ConversationID]string),
+		observer: o.Observer,
+	}
+	if r.observer == nil {
+		r.observer = nopObserver{}
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -139,6 +147,10 @@ func (r *Router) update(ctx context.Context, id conversation.ConversationID, bui
 		err = r.store.Commit(ctx, *txn)
 		if err == nil {
 			next.Version++
+			r.observer.Changed(ctx, next, txn.Events, concerned(&c, &next, txn))
+			for _, p := range txn.Presences {
+				r.observer.PresenceChanged(ctx, p)
+			}
 			return next, nil
 		}
 		var ge *state.GuardError
