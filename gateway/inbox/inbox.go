@@ -31,6 +31,14 @@ type Resolver interface {
 	Resolve(ctx context.Context, addr conversation.Address, now time.Time) (conversation.Customer, bool, error)
 }
 
+// Observer is told of stored messages and status changes (the RM
+// desk): MessageStored with the conversation as read when the message
+// joined it, MessageStatus with the message after the change.
+type Observer interface {
+	MessageStored(ctx context.Context, c conversation.Conversation, m conversation.Message)
+	MessageStatus(ctx context.Context, m conversation.Message)
+}
+
 // AutoRouteTag marks the conversations the inbox opened: they are routed
 // without anyone asking (conversations opened through the API wait for an
 // explicit route), and the sweep routes those an instance left new.
@@ -44,6 +52,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Observer, when set, is told of stored messages and status changes.
+	Observer Observer
 	// EventWindow is how long a channel event's provider id is remembered
 	// for de-duplication (24 h when zero; WeChat retries within seconds).
 	EventWindow time.Duration
@@ -66,6 +76,7 @@ type Inbox struct {
 	every    time.Duration
 	after    time.Duration
 	work     chan conversation.ConversationID
+	observer Observer
 }
 
 // New returns an Inbox. It fails when a required option is missing.
@@ -74,7 +85,8 @@ func New(o Options) (*Inbox, error) {
 		return nil, errors.New("inbox: store, resolver and router are required")
 	}
 	in := &Inbox{store: o.Store, resolver: o.Resolver, router: o.Router, log: o.Logger, now: o.Now,
-		eventTTL: o.EventWindow, every: o.SweepEvery, after: o.SweepAfter, work: make(chan conversation.ConversationID, 1024)}
+		eventTTL: o.EventWindow, every: o.SweepEvery, after: o.SweepAfter, work: make(chan conversation.ConversationID, 1024),
+		observer: o.Observer}
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}
@@ -155,6 +167,9 @@ func (in *Inbox) receiveMessage(ctx context.Context, m conversation.Incoming, cu
 		in.log.Warn("message stored without its timeline event", "conversation_id", conv.ID, "message_id", stored.ID, "error", err)
 	}
 	in.log.Info("inbound message stored", "conversation_id", conv.ID, "channel", m.Channel, "message", stored)
+	if in.observer != nil {
+		in.observer.MessageStored(ctx, conv, stored)
+	}
 	if created {
 		in.queueRoute(conv.ID)
 	}
@@ -261,6 +276,9 @@ func (in *Inbox) Status(ctx context.Context, u conversation.StatusUpdate) error 
 		return fmt.Errorf("inbox: status of message %s: %w", msg.ID, err)
 	}
 	if changed {
+		if in.observer != nil {
+			in.observer.MessageStatus(ctx, updated)
+		}
 		in.log.Info("message status", "conversation_id", updated.ConversationID, "message_id", updated.ID, "status", updated.Status, "error_code", updated.ErrorCode)
 	}
 	return nil
