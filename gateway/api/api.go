@@ -37,7 +37,10 @@ type Deps struct {
 	Transfers Transfers
 	// Messages sends RMs' messages to clients; without it the send
 	// endpoint answers 503.
-	Messages     Messages
+	Messages Messages
+	// Stats computes the supervisor's figures; without it the stats
+	// endpoints answer 503.
+	Stats        Stats
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -51,6 +54,7 @@ type server struct {
 	routing   Routing
 	transfers Transfers
 	messages  Messages
+	stats     Stats
 	log       *slog.Logger
 	maxBody   int64
 	now       func() time.Time
@@ -82,6 +86,8 @@ type server struct {
 //	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //	POST /api/v1/conversations/{id}/messages   the assignee writes to the client on the conversation's channel
+//	GET  /api/v1/stats                         the wallboard: figures per team and segment (supervisor, admin)
+//	GET  /api/v1/stats/rms/{id}                an RM's scorecard
 //
 // Every request but GET (or HEAD) of the OpenAPI document is authenticated
 // before it is routed: without a valid token it gets 401 whatever its path
@@ -118,6 +124,7 @@ func newServer(d Deps) *server {
 		routing:   d.Routing,
 		transfers: d.Transfers,
 		messages:  d.Messages,
+		stats:     d.Stats,
 		log:       d.Logger,
 		maxBody:   d.MaxBodyBytes,
 		now:       d.Now,
@@ -154,6 +161,8 @@ func newServer(d Deps) *server {
 	s.handle("POST /api/v1/conversations/{id}/invite", authn(rmOnly(s.withRouting(s.invite))))
 	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
 	s.handle("POST /api/v1/conversations/{id}/messages", authn(rmOnly(s.withRouting(s.sendMessage))))
+	s.handle("GET /api/v1/stats", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.getBoard))))
+	s.handle("GET /api/v1/stats/rms/{id}", authn(http.HandlerFunc(s.getScorecard)))
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))
 	return s

@@ -16,6 +16,7 @@ import (
 	"github.com/airbranch/airbranch/gateway/outbox"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/stats"
 	"github.com/airbranch/airbranch/routing"
 )
 
@@ -49,6 +50,7 @@ func newRoutingEnv(t *testing.T) (*env, *router.Router) {
 	h := api.New(api.Deps{
 		Store: store, Directory: dir, Resolver: identity.NewResolver(dir, store, "HK"), Verifier: v,
 		Routing: rt, Transfers: rt, Messages: outbox.New(store, testSenders, nil, clock), Now: clock,
+		Stats:  &stats.Source{Store: store, Directory: dir, Policies: pol},
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil)),
 	})
 	mux := http.NewServeMux()
