@@ -119,7 +119,7 @@ func (h *Hub) Publish(ctx context.Context, rm conversation.RMID, typ string, dat
 	if err != nil {
 		return err
 	}
-	if _, err := h.store.AppendDeskEvent(ctx, rm, typ, raw, h.now()); err != nil {
+	if _, err := h.store.AppendStreamEvent(ctx, StreamOf(rm), typ, raw, h.now()); err != nil {
 		return err
 	}
 	// Local sessions are woken at once; others through the broadcast
@@ -170,6 +170,9 @@ func (h *Hub) MessageStatus(ctx context.Context, m conversation.Message) {
 		h.publish(ctx, conversation.RMID(m.Sender), EventMessageStatus, MessageData{Message: m})
 	}
 }
+
+// StreamOf names an RM's desk stream in the store: "rm:<id>".
+func StreamOf(rm conversation.RMID) string { return "rm:" + string(rm) }
 
 // participants lists c's assignee and the RMs and specialists still in it.
 func participants(c conversation.Conversation) []conversation.RMID {

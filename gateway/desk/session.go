@@ -107,7 +107,7 @@ func (s *session) run(ctx context.Context, after int64) {
 // welcome sends the first frame: a resume when the desk's last seq is
 // still in the stream, else a snapshot; then, on a resume, what was missed.
 func (s *session) welcome(ctx context.Context, after int64) error {
-	page, err := s.hub.store.DeskEvents(ctx, s.rm, max(after, 0), pageSize)
+	page, err := s.hub.store.StreamEvents(ctx, StreamOf(s.rm), max(after, 0), pageSize)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (s *session) write(f Frame) error {
 // flush sends every stream event after s.last.
 func (s *session) flush(ctx context.Context) error {
 	for {
-		page, err := s.hub.store.DeskEvents(ctx, s.rm, s.last, pageSize)
+		page, err := s.hub.store.StreamEvents(ctx, StreamOf(s.rm), s.last, pageSize)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ type Memory struct {
 	route   routeState
 	subs    subscribers
 	threads threadState
-	desk    deskState
+	streams streamState
 	// wallNow is the wall clock of decision-record expiry (DecisionTTL).
 	wallNow func() time.Time
 
@@ -115,7 +115,7 @@ func NewMemory() *Memory {
 		wallNow:    time.Now,
 		threads:    threadState{byKey: make(map[string]conversation.ConversationID), once: make(map[string]time.Time)},
 	}
-	m.desk.init()
+	m.streams.init()
 	for i := range memoryShards {
 		m.convs[i].byID = make(map[conversation.ConversationID]*convEntry)
 		m.msgs[i].byID = make(map[conversation.MessageID]conversation.Message)

@@ -107,15 +107,15 @@ type Store interface {
 	// again when the claimed work failed.
 	ForgetOnce(ctx context.Context, key string) error
 
-	// AppendDeskEvent appends an event of type typ with JSON data (may be
-	// empty) at at to RM rm's ordered stream and returns it with its seq
-	// (see DeskEvent; retention MaxDeskEventsKept and DeskEventTTL). It
+	// AppendStreamEvent appends an event of type typ with JSON data (may be
+	// empty) at at to the named stream and returns it with its seq (see
+	// StreamEvent; retention MaxStreamEventsKept and StreamEventTTL). It
 	// does not notify: callers Broadcast. Errors: conversation.ErrInvalid
-	// for an empty rm or type or data that is not JSON; ErrUnavailable.
-	AppendDeskEvent(ctx context.Context, rm conversation.RMID, typ string, data []byte, at time.Time) (DeskEvent, error)
-	// DeskEvents returns up to limit (1–1000) of rm's events with seq >
-	// after, oldest first (see DeskPage).
-	DeskEvents(ctx context.Context, rm conversation.RMID, after int64, limit int) (DeskPage, error)
+	// for an empty stream or type or data that is not JSON; ErrUnavailable.
+	AppendStreamEvent(ctx context.Context, stream, typ string, data []byte, at time.Time) (StreamEvent, error)
+	// StreamEvents returns up to limit (1–1000) of the stream's events with
+	// seq > after, oldest first (see StreamPage).
+	StreamEvents(ctx context.Context, stream string, after int64, limit int) (StreamPage, error)
 	// Broadcast sends payload to every Listen of topic on every instance
 	// (PUBLISH on Redis): at most once, so listeners re-read the store and
 	// treat a payload only as a hint of what changed.

@@ -66,7 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"router/offers_live", testOffersLive},
 		{"router/concurrent_claims", testConcurrentClaims},
 		{"notify/subscribe", testNotify},
-		{"desk/events", testDeskEvents},
+		{"desk/events", testStreamEvents},
 		{"desk/broadcast", testBroadcast},
 	}
 	for _, tc := range tests {

@@ -12,58 +12,58 @@ import (
 	"github.com/airbranch/airbranch/channels/conversation"
 )
 
-func (r *Redis) deskStreamKey(rm conversation.RMID) string { return r.prefix + "desk:" + string(rm) }
-func (r *Redis) deskSeqKey(rm conversation.RMID) string    { return r.prefix + "deskseq:" + string(rm) }
-func (r *Redis) listenChannel(topic string) string         { return r.prefix + "listen:" + topic }
+func (r *Redis) streamKey(stream string) string    { return r.prefix + "stream:" + stream }
+func (r *Redis) streamSeqKey(stream string) string { return r.prefix + "streamseq:" + stream }
+func (r *Redis) listenChannel(topic string) string { return r.prefix + "listen:" + topic }
 
-// appendDeskLua: KEYS[1] the RM's seq counter (kept without expiry, so a
+// appendStreamLua: KEYS[1] the RM's seq counter (kept without expiry, so a
 // seq never repeats), KEYS[2] the stream; ARGV type, time (RFC 3339),
 // data, max kept, ttl ms. The stream entry's id is 0-<seq>.
-const appendDeskLua = `
+const appendStreamLua = `
 local n = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '0-' .. n, 't', ARGV[1], 'a', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return n
 `
 
-var appendDeskScript = redis.NewScript(appendDeskLua)
+var appendStreamScript = redis.NewScript(appendStreamLua)
 
-// AppendDeskEvent appends to rm's stream in one script (see Store).
-func (r *Redis) AppendDeskEvent(ctx context.Context, rm conversation.RMID, typ string, data []byte, at time.Time) (DeskEvent, error) {
-	if !validDeskEvent(rm, typ, data) {
-		return DeskEvent{}, fmt.Errorf("redis append desk event: %w: needs an rm, a type and JSON data", conversation.ErrInvalid)
+// AppendStreamEvent appends to the stream in one script (see Store).
+func (r *Redis) AppendStreamEvent(ctx context.Context, stream, typ string, data []byte, at time.Time) (StreamEvent, error) {
+	if !validStreamEvent(stream, typ, data) {
+		return StreamEvent{}, fmt.Errorf("redis append stream event: %w: needs a stream, a type and JSON data", conversation.ErrInvalid)
 	}
 	at = conversation.Millis(at)
 	stamp, err := at.MarshalText()
 	if err != nil {
-		return DeskEvent{}, fmt.Errorf("redis append desk event: %w: time: %w", conversation.ErrInvalid, err)
+		return StreamEvent{}, fmt.Errorf("redis append desk event: %w: time: %w", conversation.ErrInvalid, err)
 	}
-	n, err := appendDeskScript.Run(ctx, r.client, []string{r.deskSeqKey(rm), r.deskStreamKey(rm)},
-		typ, stamp, data, MaxDeskEventsKept, DeskEventTTL.Milliseconds()).Int64()
+	n, err := appendStreamScript.Run(ctx, r.client, []string{r.streamSeqKey(stream), r.streamKey(stream)},
+		typ, stamp, data, MaxStreamEventsKept, StreamEventTTL.Milliseconds()).Int64()
 	if err != nil {
-		return DeskEvent{}, redisErr("append desk event", err)
+		return StreamEvent{}, redisErr("append desk event", err)
 	}
-	return DeskEvent{Seq: n, Type: typ, At: at, Data: append([]byte(nil), data...)}, nil
+	return StreamEvent{Seq: n, Type: typ, At: at, Data: append([]byte(nil), data...)}, nil
 }
 
-// DeskEvents reads rm's stream after a seq in one pipeline: the counter,
+// StreamEvents reads a stream after a seq in one pipeline: the counter,
 // the oldest kept entry and the page (see Store).
-func (r *Redis) DeskEvents(ctx context.Context, rm conversation.RMID, after int64, limit int) (DeskPage, error) {
-	if limit < 1 || limit > MaxDeskEventsKept {
-		return DeskPage{}, fmt.Errorf("redis desk events: %w: limit %d (allowed 1 to %d)", conversation.ErrInvalid, limit, MaxDeskEventsKept)
+func (r *Redis) StreamEvents(ctx context.Context, stream string, after int64, limit int) (StreamPage, error) {
+	if limit < 1 || limit > MaxStreamEventsKept {
+		return StreamPage{}, fmt.Errorf("redis desk events: %w: limit %d (allowed 1 to %d)", conversation.ErrInvalid, limit, MaxStreamEventsKept)
 	}
 	var last *redis.StringCmd
 	var first, items *redis.XMessageSliceCmd
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		last = p.Get(ctx, r.deskSeqKey(rm))
-		first = p.XRangeN(ctx, r.deskStreamKey(rm), "-", "+", 1)
-		items = p.XRangeN(ctx, r.deskStreamKey(rm), "(0-"+strconv.FormatInt(max(after, 0), 10), "+", int64(limit))
+		last = p.Get(ctx, r.streamSeqKey(stream))
+		first = p.XRangeN(ctx, r.streamKey(stream), "-", "+", 1)
+		items = p.XRangeN(ctx, r.streamKey(stream), "(0-"+strconv.FormatInt(max(after, 0), 10), "+", int64(limit))
 		return nil
 	})
 	if err != nil && err != redis.Nil {
-		return DeskPage{}, redisErr("desk events", err)
+		return StreamPage{}, redisErr("desk events", err)
 	}
-	page := DeskPage{Items: []DeskEvent{}}
+	page := StreamPage{Items: []StreamEvent{}}
 	page.Last, _ = last.Int64()
 	if f := first.Val(); len(f) > 0 && entrySeq(f[0].ID) > after+1 {
 		page.Gap = true
@@ -71,9 +71,9 @@ func (r *Redis) DeskEvents(ctx context.Context, rm conversation.RMID, after int6
 		page.Gap = true // the stream expired with events the reader never saw
 	}
 	for _, x := range items.Val() {
-		e := DeskEvent{Seq: entrySeq(x.ID), Type: fmt.Sprint(x.Values["t"])}
+		e := StreamEvent{Seq: entrySeq(x.ID), Type: fmt.Sprint(x.Values["t"])}
 		if err := e.At.UnmarshalText([]byte(fmt.Sprint(x.Values["a"]))); err != nil {
-			return DeskPage{}, fmt.Errorf("redis desk events of %s: decode time: %w", rm, err)
+			return StreamPage{}, fmt.Errorf("redis stream %s: decode time: %w", stream, err)
 		}
 		if d, _ := x.Values["d"].(string); d != "" {
 			e.Data = []byte(d)

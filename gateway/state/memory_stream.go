@@ -10,16 +10,16 @@ import (
 	"github.com/airbranch/airbranch/channels/conversation"
 )
 
-// deskState is the memory store's desk streams and listeners.
-type deskState struct {
+// streamState is the memory store's named streams and listeners.
+type streamState struct {
 	mu        sync.Mutex
-	streams   map[conversation.RMID]*deskStream
+	streams   map[string]*memStream
 	listeners map[string]map[chan string]*listener
 }
 
-type deskStream struct {
+type memStream struct {
 	last   int64
-	events []DeskEvent // the kept window, oldest first
+	events []StreamEvent // the kept window, oldest first
 }
 
 // listener is one Listen: overflowed is set when a payload was dropped,
@@ -29,41 +29,41 @@ type listener struct{ overflowed bool }
 // listenBuffer is how many payloads a listener may have pending.
 const listenBuffer = 4096
 
-func (d *deskState) init() {
-	d.streams = make(map[conversation.RMID]*deskStream)
+func (d *streamState) init() {
+	d.streams = make(map[string]*memStream)
 	d.listeners = make(map[string]map[chan string]*listener)
 }
 
-// AppendDeskEvent appends to rm's stream (see Store).
-func (m *Memory) AppendDeskEvent(_ context.Context, rm conversation.RMID, typ string, data []byte, at time.Time) (DeskEvent, error) {
-	if !validDeskEvent(rm, typ, data) {
-		return DeskEvent{}, fmt.Errorf("memory append desk event: %w: needs an rm, a type and JSON data", conversation.ErrInvalid)
+// AppendStreamEvent appends to the stream (see Store).
+func (m *Memory) AppendStreamEvent(_ context.Context, stream, typ string, data []byte, at time.Time) (StreamEvent, error) {
+	if !validStreamEvent(stream, typ, data) {
+		return StreamEvent{}, fmt.Errorf("memory append stream event: %w: needs a stream, a type and JSON data", conversation.ErrInvalid)
 	}
-	m.desk.mu.Lock()
-	defer m.desk.mu.Unlock()
-	s := m.desk.streams[rm]
+	m.streams.mu.Lock()
+	defer m.streams.mu.Unlock()
+	s := m.streams.streams[stream]
 	if s == nil {
-		s = &deskStream{}
-		m.desk.streams[rm] = s
+		s = &memStream{}
+		m.streams.streams[stream] = s
 	}
 	s.last++
-	e := DeskEvent{Seq: s.last, Type: typ, At: conversation.Millis(at), Data: slices.Clone(data)}
+	e := StreamEvent{Seq: s.last, Type: typ, At: conversation.Millis(at), Data: slices.Clone(data)}
 	s.events = append(s.events, e)
-	if n := len(s.events) - MaxDeskEventsKept; n > 0 {
+	if n := len(s.events) - MaxStreamEventsKept; n > 0 {
 		s.events = slices.Delete(s.events, 0, n)
 	}
 	return e, nil
 }
 
-// DeskEvents reads rm's stream after a seq (see Store).
-func (m *Memory) DeskEvents(_ context.Context, rm conversation.RMID, after int64, limit int) (DeskPage, error) {
-	if limit < 1 || limit > MaxDeskEventsKept {
-		return DeskPage{}, fmt.Errorf("memory desk events: %w: limit %d (allowed 1 to %d)", conversation.ErrInvalid, limit, MaxDeskEventsKept)
+// StreamEvents reads a stream after a seq (see Store).
+func (m *Memory) StreamEvents(_ context.Context, stream string, after int64, limit int) (StreamPage, error) {
+	if limit < 1 || limit > MaxStreamEventsKept {
+		return StreamPage{}, fmt.Errorf("memory desk events: %w: limit %d (allowed 1 to %d)", conversation.ErrInvalid, limit, MaxStreamEventsKept)
 	}
-	m.desk.mu.Lock()
-	defer m.desk.mu.Unlock()
-	page := DeskPage{Items: []DeskEvent{}}
-	s := m.desk.streams[rm]
+	m.streams.mu.Lock()
+	defer m.streams.mu.Unlock()
+	page := StreamPage{Items: []StreamEvent{}}
+	s := m.streams.streams[stream]
 	if s == nil {
 		return page, nil
 	}
@@ -88,9 +88,9 @@ func (m *Memory) Broadcast(_ context.Context, topic, payload string) error {
 	if topic == "" {
 		return fmt.Errorf("memory broadcast: %w: empty topic", conversation.ErrInvalid)
 	}
-	m.desk.mu.Lock()
-	defer m.desk.mu.Unlock()
-	for ch, l := range m.desk.listeners[topic] {
+	m.streams.mu.Lock()
+	defer m.streams.mu.Unlock()
+	for ch, l := range m.streams.listeners[topic] {
 		deliver(ch, l, payload)
 	}
 	return nil
@@ -123,17 +123,17 @@ func (m *Memory) Listen(ctx context.Context, topic string) (<-chan string, error
 		return nil, fmt.Errorf("memory listen %s: %w", topic, err)
 	}
 	ch := make(chan string, listenBuffer)
-	m.desk.mu.Lock()
-	if m.desk.listeners[topic] == nil {
-		m.desk.listeners[topic] = make(map[chan string]*listener)
+	m.streams.mu.Lock()
+	if m.streams.listeners[topic] == nil {
+		m.streams.listeners[topic] = make(map[chan string]*listener)
 	}
-	m.desk.listeners[topic][ch] = &listener{}
-	m.desk.mu.Unlock()
+	m.streams.listeners[topic][ch] = &listener{}
+	m.streams.mu.Unlock()
 	context.AfterFunc(ctx, func() {
-		m.desk.mu.Lock()
-		delete(m.desk.listeners[topic], ch)
+		m.streams.mu.Lock()
+		delete(m.streams.listeners[topic], ch)
 		close(ch)
-		m.desk.mu.Unlock()
+		m.streams.mu.Unlock()
 	})
 	return ch, nil
 }
