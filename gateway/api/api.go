@@ -87,6 +87,7 @@ type server struct {
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //	POST /api/v1/conversations/{id}/messages   the assignee writes to the client on the conversation's channel
 //	GET  /api/v1/stats                         the wallboard: figures per team and segment (supervisor, admin)
+//	GET  /api/v1/stats/stream                  the wallboard as server-sent events, every 5 s
 //	GET  /api/v1/stats/rms/{id}                an RM's scorecard
 //
 // Every request but GET (or HEAD) of the OpenAPI document is authenticated
@@ -162,6 +163,7 @@ func newServer(d Deps) *server {
 	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
 	s.handle("POST /api/v1/conversations/{id}/messages", authn(rmOnly(s.withRouting(s.sendMessage))))
 	s.handle("GET /api/v1/stats", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.getBoard))))
+	s.handle("GET /api/v1/stats/stream", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.streamBoard))))
 	s.handle("GET /api/v1/stats/rms/{id}", authn(http.HandlerFunc(s.getScorecard)))
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))

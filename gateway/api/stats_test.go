@@ -46,3 +46,30 @@ func TestStatsAPIAccess(t *testing.T) {
 		t.Fatalf("a private-bank supervisor's board shows teams %+v, want private_bank only", board.Teams)
 	}
 }
+
+func TestStatsStream(t *testing.T) {
+	t.Parallel()
+	e, _ := newRoutingEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/stats/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token(t, supPB))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	buf := make([]byte, 64<<10)
+	n, err := res.Body.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := string(buf[:n])
+	if !strings.HasPrefix(first, "event: board\ndata: {") || !strings.Contains(first, `"key":"private_bank"`) {
+		t.Fatalf("first event %q", first)
+	}
+	if res := e.do(request{method: http.MethodGet, path: "/api/v1/stats/stream", caller: as(rmPB1)}); res.status != http.StatusForbidden {
+		t.Fatalf("an RM opened the wallboard stream: %d", res.status)
+	}
+}

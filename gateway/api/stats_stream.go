@@ -1,0 +1,75 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/gateway/auth"
+)
+
+// Wallboard stream timing: a board every statsEvery; a stream ends after
+// statsStreamFor (the client reconnects, as EventSource does by itself),
+// so a draining instance is not held by wallboards.
+const (
+	statsEvery     = 5 * time.Second
+	statsStreamFor = 5 * time.Minute
+)
+
+// streamBoard serves GET /api/v1/stats/stream: the wallboard as
+// server-sent events (text/event-stream, WHATWG HTML §9.2): an event
+// "board" with the same JSON as GET /api/v1/stats, at once and then every
+// 5 s, for up to 5 minutes. Scoped like getBoard.
+func (s *server) streamBoard(w http.ResponseWriter, r *http.Request) {
+	if s.stats == nil {
+		s.fail(w, r, errorf(http.StatusServiceUnavailable, codeUnavailable, "figures are not available on this instance"))
+		return
+	}
+	p, err := principal(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	since, _, err := s.statsWindow(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	window := s.now().Sub(since)
+	var only func(conversation.TeamID) bool
+	if p.Role == auth.RoleSupervisor && p.Team != "" {
+		only = func(id conversation.TeamID) bool { return id == p.Team }
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	tick := time.NewTicker(statsEvery)
+	defer tick.Stop()
+	end := time.NewTimer(statsStreamFor)
+	defer end.Stop()
+	for {
+		now := s.now()
+		b, err := s.stats.Board(r.Context(), now.Add(-window), now, only)
+		if err != nil {
+			logger(r.Context(), s.log).Warn("wallboard figures failed", "error", err)
+			fmt.Fprintf(w, "event: error\ndata: {\"code\":\"unavailable\"}\n\n")
+		} else {
+			data, _ := json.Marshal(b)
+			fmt.Fprintf(w, "event: board\ndata: %s\n\n", data)
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-end.C:
+			return
+		case <-tick.C:
+		}
+	}
+}
