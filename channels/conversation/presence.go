@@ -34,6 +34,9 @@ type Presence struct {
 	Since  time.Time `json:"since"`
 	// ExpiresAt ends the lease; zero means it does not expire (offline).
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Until ends a wrap_up: from then on the RM is available again (the
+	// routing runtime sets it back); zero for other states.
+	Until time.Time `json:"until,omitzero"`
 	// Instance is the gateway instance holding the RM's desk session.
 	Instance string `json:"instance,omitempty"`
 }
@@ -54,6 +57,9 @@ func (p Presence) Validate() error {
 	}
 	if !p.State.Valid() {
 		return fmt.Errorf("presence %s: state %q: %w (allowed: %v)", p.RMID, p.State, ErrInvalid, PresenceStates)
+	}
+	if !p.Until.IsZero() && p.State != PresenceWrapUp {
+		return fmt.Errorf("presence %s: %w: until is for wrap_up only", p.RMID, ErrInvalid)
 	}
 	return nil
 }

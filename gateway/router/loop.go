@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -100,6 +101,11 @@ func (r *Router) handleWakes(ctx context.Context, now time.Time) error {
 	}
 	var clear []state.Wake
 	for _, id := range ids {
+		if rm, ok := strings.CutPrefix(string(id), presenceWakePrefix); ok {
+			r.endWrapUp(ctx, conversation.RMID(rm), now)
+			clear = append(clear, state.Wake{ConversationID: id})
+			continue
+		}
 		c, err := r.store.Conversation(ctx, id)
 		if err == nil && c.Status == conversation.StatusWrapUp {
 			if _, err := r.Close(ctx, id, "", "wrap_up_timeout"); err != nil {

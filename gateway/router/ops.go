@@ -262,7 +262,9 @@ func (r *Router) Abandon(ctx context.Context, id conversation.ConversationID) (c
 }
 
 // SetPresence records an RM's presence (available, away with a reason,
-// offline) as a lease of ttl; the desk renews it with heartbeats. Becoming
+// offline, wrap_up) as a lease of ttl; the desk renews it with heartbeats.
+// A wrap_up lasts the routing configuration's wrap-up timeout (Until),
+// after which routing sets the RM available again. Becoming
 // available resets the missed-offer count and wakes routing. Errors:
 // conversation.ErrInvalid for an unknown state.
 func (r *Router) SetPresence(ctx context.Context, rm conversation.RMID, st conversation.PresenceState, reason string, ttl time.Duration) (conversation.Presence, error) {
@@ -274,7 +276,14 @@ func (r *Router) SetPresence(ctx context.Context, rm conversation.RMID, st conve
 	if err := p.Validate(); err != nil {
 		return p, err
 	}
-	txn := state.Txn{Now: now, Presences: []conversation.Presence{p}}
+	txn := state.Txn{Now: now, Presences: []conversation.Presence{p}, Wakes: []state.Wake{{ConversationID: presenceWake(rm)}}}
+	if st == conversation.PresenceWrapUp {
+		// After-conversation work has a time limit: routing sets the RM
+		// available again then (handleWakes), unless they changed it.
+		p.Until = now.Add(r.policies.WrapUpTimeout())
+		txn.Presences[0] = p
+		txn.Wakes[0].At = p.Until
+	}
 	if st == conversation.PresenceAvailable {
 		txn.RMs = []state.RMUpdate{{RMID: rm, Missed: state.MissedReset}}
 		if rs, err := r.store.RMState(ctx, rm); err == nil && rs.Load == 0 && rs.IdleSince.IsZero() {
@@ -330,4 +339,27 @@ func capacityOf(rm conversation.RM) int {
 		return rm.Capacity
 	}
 	return 100
+}
+
+// presenceWakePrefix marks the wake of an RM's wrap_up end; RM ids never
+// look like conversation ids (UUIDv7), so the two kinds share the store's
+// wake set.
+const presenceWakePrefix = "presence:"
+
+func presenceWake(rm conversation.RMID) conversation.ConversationID {
+	return conversation.ConversationID(presenceWakePrefix + string(rm))
+}
+
+// endWrapUp sets rm available again when their wrap_up has run out and
+// they have not changed their presence since (the lease they had is kept,
+// at least a minute).
+func (r *Router) endWrapUp(ctx context.Context, rm conversation.RMID, now time.Time) {
+	p, err := r.store.Presence(ctx, rm, now)
+	if err != nil || p.State != conversation.PresenceWrapUp || p.Until.IsZero() || p.Until.After(now) {
+		return
+	}
+	ttl := max(p.ExpiresAt.Sub(now), time.Minute)
+	if _, err := r.SetPresence(ctx, rm, conversation.PresenceAvailable, "wrap_up_ended", ttl); err != nil {
+		r.log.Warn("wrap-up end: presence not set available", "rm_id", rm, "error", err)
+	}
 }
