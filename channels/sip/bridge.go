@@ -1,0 +1,248 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/media"
+)
+
+// Bridge connects the queued call of conversation id to RM rm's phone as a
+// back-to-back user agent (RFC 3261 §6 B2BUA; RFC 7092 §3.1.3 media
+// relay): it sends an INVITE with the gateway's SDP offer (the caller's
+// codec first, then the other G.711 codec, telephone-event) to rm's
+// registered contacts, most recent first, each ringing at most
+// RMRingTimeout; when one answers it stops the music on hold and relays RTP
+// between the legs through the gateway (media.Bridge: symmetric RTP,
+// µ-law/A-law transcoding when the legs differ, telephone-events passed
+// through). From then a BYE on either leg ends both, and the call ends
+// EndCompleted.
+//
+// Bridge blocks until the RM answers or every contact failed, so it also
+// serves phone-first offers: nil means the RM answered (accepted); an error
+// wrapping ErrNoAnswer (with a *RejectError when the phone refused, e.g.
+// 486 or 603) means declined or not answered. Other errors: ErrUnknownCall,
+// ErrNotQueued (it waits for the answer of a call still being
+// answered), ErrNotRegistered, ErrCallerGone (the caller hung up while
+// the phone rang; the call ends EndAbandoned), or a registrar error. On
+// failure the caller stays queued with music on hold. Cancelling ctx stops
+// ringing (CANCEL, RFC 3261 §9.1).
+func (s *Server) Bridge(ctx context.Context, id conversation.ConversationID, rm conversation.RMID) error {
+	s.mu.Lock()
+	c := s.byConv[id]
+	s.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("bridge %s: %w", id, ErrUnknownCall)
+	}
+	select { // routing may pick an RM before the caller's ACK arrived
+	case <-c.answered:
+	case <-ctx.Done():
+		return fmt.Errorf("bridge %s: %w", id, ctx.Err())
+	}
+	c.mu.Lock()
+	if c.state != stateQueued || c.ctx.Err() != nil {
+		c.mu.Unlock()
+		return fmt.Errorf("bridge %s: %w", id, ErrNotQueued)
+	}
+	c.state = stateBridging
+	c.mu.Unlock()
+	requeue := func() {
+		c.mu.Lock()
+		if c.state == stateBridging {
+			c.state = stateQueued
+		}
+		c.mu.Unlock()
+	}
+	bindings, err := s.reg.Bindings(ctx, rm, s.now())
+	if err != nil {
+		requeue()
+		return fmt.Errorf("bridge %s: %w", id, err)
+	}
+	if len(bindings) == 0 {
+		requeue()
+		return fmt.Errorf("bridge %s to %s: %w", id, rm, ErrNotRegistered)
+	}
+	var lastErr error
+	for _, b := range bindings {
+		err := s.dialRM(ctx, c, b)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrCallerGone) || c.ctx.Err() != nil {
+			return fmt.Errorf("bridge %s: %w", id, ErrCallerGone)
+		}
+		c.log.Info("rm phone contact failed", "rm_id", string(rm), "error", err)
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	requeue()
+	return fmt.Errorf("bridge %s to %s: %w", id, rm, lastErr)
+}
+
+// dialRM rings one contact and, when it answers, bridges it to c.
+func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
+	var uri sip.Uri
+	if err := sip.ParseUri(b.Contact, &uri); err != nil {
+		return fmt.Errorf("contact %q: %w", b.Contact, err)
+	}
+	callerN, _ := c.leg.Negotiation()
+	conn, err := s.ports.Listen(s.mediaIP)
+	if err != nil {
+		return err
+	}
+	leg := media.NewLeg(conn, nil)
+	codecs := []media.Codec{media.CodecPCMU, media.CodecPCMA}
+	if callerN.Codec == media.CodecPCMA {
+		codecs = []media.Codec{media.CodecPCMA, media.CodecPCMU}
+	}
+	offer := media.BuildSDP(media.SDPParams{Addr: netip.AddrPortFrom(s.publicMediaIP, leg.LocalAddr().Port()), Codecs: codecs, EventPT: media.DefaultEventPayloadType})
+
+	req := sip.NewRequest(sip.INVITE, uri)
+	req.SetBody(offer)
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if tp := strings.ToLower(b.Transport); tp != "" {
+		req.SetTransport(strings.ToUpper(tp))
+	}
+	if dst := natDestination(uri, b.Source); dst != "" {
+		req.SetDestination(dst) // a phone behind NAT: where it registered from
+	}
+	// Ringing stops after RMRingTimeout or when ctx ends: with a CANCEL
+	// once the phone sent a provisional response (RFC 3261 §9.1), at once
+	// otherwise. A caller hanging up cancels too.
+	ringCtx, cancel := context.WithCancelCause(c.ctx)
+	defer cancel(nil)
+	var provisional atomic.Bool
+	giveUp := func() {
+		if provisional.Load() {
+			cancel(ErrNoAnswer)
+		} else {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+		}
+	}
+	timer := time.AfterFunc(s.cfg.RMRingTimeout, giveUp)
+	defer timer.Stop()
+	stop := context.AfterFunc(ctx, giveUp)
+	defer stop()
+
+	dlg, err := s.dialog.WriteInvite(ringCtx, req)
+	if err != nil {
+		_ = leg.Close()
+		return fmt.Errorf("invite rm: %w", err)
+	}
+	onResponse := func(res *sip.Response) error {
+		if res.IsProvisional() {
+			provisional.Store(true)
+		}
+		return nil
+	}
+	if err := dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: onResponse}); err != nil {
+		_ = leg.Close()
+		_ = dlg.Close()
+		var rej *sipgo.ErrDialogResponse
+		switch {
+		case c.ctx.Err() != nil:
+			return ErrCallerGone
+		case errors.As(err, &rej):
+			return fmt.Errorf("%w: %w", ErrNoAnswer, &RejectError{Status: rej.Res.StatusCode, Reason: rej.Res.Reason})
+		default:
+			return fmt.Errorf("%w: %v", ErrNoAnswer, err)
+		}
+	}
+	rmN, err := negotiateAnswer(dlg.InviteResponse.Body(), callerN.Codec)
+	if err != nil {
+		_ = dlg.Ack(context.WithoutCancel(ctx))
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return err
+	}
+	leg.SetNegotiation(rmN)
+	if err := dlg.Ack(context.WithoutCancel(ctx)); err != nil {
+		_ = leg.Close()
+		return fmt.Errorf("ack rm: %w", err)
+	}
+	rmCallID := req.CallID().Value()
+
+	s.mu.Lock()
+	c.mu.Lock()
+	if c.state != stateBridging || s.stopped {
+		c.mu.Unlock()
+		s.mu.Unlock()
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return ErrCallerGone
+	}
+	c.rm = &rmLeg{rm: b.RM, callID: rmCallID, dialog: dlg, leg: leg, offer: offer}
+	c.state = stateBridged
+	c.mu.Unlock()
+	s.calls[rmCallID] = c
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	c.stopPlayback()
+	media.Bridge(c.leg, leg)
+	go func() {
+		defer s.wg.Done()
+		if err := leg.Run(c.ctx); err != nil {
+			c.log.Warn("rm rtp failed", "error", err)
+			c.hangup(EndCompleted)
+		}
+	}()
+	c.log.Info("call bridged", "rm_id", string(b.RM), "caller_codec", callerN.Codec.String(), "rm_codec", rmN.Codec.String())
+	return nil
+}
+
+// negotiateAnswer reads an RM phone's SDP answer.
+func negotiateAnswer(body []byte, prefer media.Codec) (media.Negotiation, error) {
+	sd, err := media.ParseSDP(body)
+	if err != nil {
+		return media.Negotiation{}, fmt.Errorf("rm answer: %w", err)
+	}
+	n, err := media.Negotiate(sd, prefer)
+	if err != nil {
+		return n, fmt.Errorf("rm answer: %w", err)
+	}
+	return n, nil
+}
+
+// Hangup ends the live call of conversation id from the gateway's side
+// (BYE to every leg), reported as EndCompleted when bridged, else
+// EndFailed. It returns ErrUnknownCall when there is none.
+func (s *Server) Hangup(_ context.Context, id conversation.ConversationID) error {
+	s.mu.Lock()
+	c := s.byConv[id]
+	s.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("hangup %s: %w", id, ErrUnknownCall)
+	}
+	reason := EndFailed
+	if c.getState() == stateBridged {
+		reason = EndCompleted
+	}
+	c.hangup(reason)
+	return nil
+}
+
+// natDestination returns where to send requests to a registered phone:
+// its registration source ("ip:port") when the contact's host is not that
+// source's IP (the phone is behind NAT), else "" to follow the contact URI.
+func natDestination(contact sip.Uri, source string) string {
+	if source == "" {
+		return ""
+	}
+	host, err := netip.ParseAddr(contact.Host)
+	if err == nil && host.Unmap() == sourceAddr(source) {
+		return ""
+	}
+	return source
+}
