@@ -59,10 +59,42 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for rm := range ch {
-		h.wake(conversation.RMID(rm))
+	ping := time.NewTicker(PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case rm, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			h.wake(conversation.RMID(rm))
+		case <-ping.C:
+			h.pingAll()
+		}
 	}
-	return nil
+}
+
+// pingAll pings every local session, a few at a time, so one slow desk
+// does not delay the others' pings.
+func (h *Hub) pingAll() {
+	h.mu.Lock()
+	all := make([]*session, 0, len(h.sessions))
+	for _, set := range h.sessions {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, s := range all {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s.ping()
+		})
+	}
+	wg.Wait()
 }
 
 // wake nudges the sessions of rm (all sessions for "").

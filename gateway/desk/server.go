@@ -54,8 +54,10 @@ type Server struct {
 	// pool shares write buffers between idle sessions (gorilla holds one
 	// only while writing a frame).
 	pool sync.Pool
-	// ctx ends the sessions (the gateway's shutdown); set by Serve.
-	ctx context.Context
+	// ctx ends the sessions (the gateway's shutdown); sessions counts
+	// their reader goroutines.
+	ctx      context.Context
+	sessions sync.WaitGroup
 }
 
 // NewServer returns the desk WebSocket handler. Its sessions end when ctx
@@ -116,10 +118,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	sess := &session{hub: s.hub, srv: s, conn: conn, p: p, rm: p.RMID(),
-		log: s.log.With("rm_id", p.Subject), wakeC: make(chan struct{}, 1), out: make(chan Frame, SendQueue), done: make(chan struct{})}
-	sess.run(s.ctx, after)
+	sess := &session{hub: s.hub, srv: s, conn: conn, p: p, rm: p.RMID(), log: s.log.With("rm_id", p.Subject), done: make(chan struct{})}
+	sess.start(s.ctx, after, &s.sessions)
 }
+
+// Wait returns when every session has ended: after the context given to
+// NewServer has ended, once their connections are closed.
+func (s *Server) Wait() { s.sessions.Wait() }
 
 // httpError is a refusal before the upgrade.
 type httpError struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -22,60 +23,67 @@ const (
 	// pongWait is how long a desk may stay silent (no pong, no frame)
 	// before it is taken for gone.
 	pongWait = 3 * PingInterval
-	// writeWait bounds one frame's write.
-	writeWait = 10 * time.Second
+	// WriteWait bounds one frame's write: a desk that does not take a
+	// frame within it reads too slowly and is closed with CloseSlowClient.
+	WriteWait = 10 * time.Second
 	// MaxFrameBytes is the largest frame a desk may send; a larger one
 	// closes the connection with 1009 (RFC 6455 §7.4.1).
 	MaxFrameBytes = 64 << 10
-	// SendQueue is how many frames may wait for a slow desk before the
-	// session is closed with CloseSlowClient.
-	SendQueue = 256
 	// pageSize is how many stream events one read fetches.
 	pageSize = 200
 )
 
-// session is one desk connection of an RM. Two goroutines: the reader
-// (frames from the desk, answered through the queue) and the writer
-// (stream events on wake, queued answers, pings).
+// session is one desk connection of an RM. An idle session holds one
+// goroutine (the reader, which answers requests itself); stream events
+// are written by a short-lived flusher started on a wake, and pings by
+// the hub's pinger. Writes take turns on mu, so a slow desk holds up only
+// its own session, until WriteWait closes it.
 type session struct {
-	hub   *Hub
-	srv   *Server
-	conn  *websocket.Conn
-	p     auth.Principal
-	rm    conversation.RMID
-	log   *slog.Logger
-	wakeC chan struct{}
-	out   chan Frame
-	last  int64 // seq of the last stream event sent; writer only
+	hub  *Hub
+	srv  *Server
+	conn *websocket.Conn
+	p    auth.Principal
+	rm   conversation.RMID
+	log  *slog.Logger
+	ctx  context.Context
 
+	mu   sync.Mutex // writes; last
+	last int64      // seq of the last stream event sent
+
+	pending   atomic.Bool // a wake came
+	flushing  atomic.Bool // a flusher runs
 	closeOnce sync.Once
 	done      chan struct{}
 }
 
-// nudge tells the writer the RM's stream may have grown.
+// nudge tells the session the RM's stream may have grown: a flusher runs
+// (one at a time) until it has sent everything.
 func (s *session) nudge() {
-	select {
-	case s.wakeC <- struct{}{}:
-	default:
+	s.pending.Store(true)
+	if s.flushing.CompareAndSwap(false, true) {
+		go s.flusher()
 	}
 }
 
-// enqueue queues a frame for the writer; a full queue closes the session
-// as too slow. It reports whether the frame was queued.
-func (s *session) enqueue(f Frame) bool {
-	select {
-	case <-s.done:
-		return false
-	default:
-	}
-	select {
-	case s.out <- f:
-		return true
-	default:
-		s.shut(CloseSlowClient, "send queue full: the desk reads too slowly; reconnect and resume")
-		return false
+func (s *session) flusher() {
+	for {
+		s.pending.Store(false)
+		if err := s.flush(s.ctx); err != nil && !errors.Is(err, errClosed) && s.ctx.Err() == nil {
+			if errors.Is(err, state.ErrUnavailable) {
+				s.log.Warn("desk events could not be read; retrying on the next wake", "error", err)
+			} else {
+				s.shut(CloseSlowClient, "the desk did not take frames in time; reconnect and resume")
+			}
+		}
+		s.flushing.Store(false)
+		if !s.pending.Load() || !s.flushing.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
+
+// errClosed: the session has ended.
+var errClosed = errors.New("desk: session closed")
 
 // shut closes the session once, with a close frame of code and reason.
 func (s *session) shut(code int, reason string) {
@@ -87,21 +95,35 @@ func (s *session) shut(code int, reason string) {
 	})
 }
 
-// run serves the session until the desk leaves or ctx ends. after is the
-// seq the desk last saw (-1: none, start afresh).
-func (s *session) run(ctx context.Context, after int64) {
+// ping sends a ping; a desk that cannot take it within a second is slow
+// or gone and is closed.
+func (s *session) ping() {
+	if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)); err != nil {
+		s.shut(CloseSlowClient, "the desk did not take a ping in time; reconnect and resume")
+	}
+}
+
+// start serves the session: the welcome on the caller's goroutine (the
+// HTTP handler's, which then returns, so its grown stack is freed), then
+// the reader on a fresh goroutine tracked by wg, until the desk leaves or
+// ctx ends. after is the seq the desk last saw (-1: none, start afresh).
+func (s *session) start(ctx context.Context, after int64, wg *sync.WaitGroup) {
+	s.ctx = ctx
 	s.hub.add(s)
-	defer s.hub.remove(s)
+	stop := context.AfterFunc(ctx, func() { s.shut(websocket.CloseGoingAway, "the gateway is shutting down; reconnect and resume") })
 	if err := s.welcome(ctx, after); err != nil {
 		s.log.Warn("desk session could not start", "error", err)
 		s.shut(websocket.CloseInternalServerErr, "could not load the desk's state; reconnect")
+		stop()
+		s.hub.remove(s)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() { s.writer(ctx) })
-	s.reader(ctx)
-	s.shut(websocket.CloseNormalClosure, "")
-	wg.Wait()
+	wg.Go(func() {
+		defer s.hub.remove(s)
+		defer stop()
+		s.reader(ctx)
+		s.shut(websocket.CloseNormalClosure, "")
+	})
 }
 
 // welcome sends the first frame: a resume when the desk's last seq is
@@ -112,42 +134,52 @@ func (s *session) welcome(ctx context.Context, after int64) error {
 		return err
 	}
 	w := Welcome{RMID: s.rm, TeamID: s.p.Team, LastSeq: page.Last, PingSeconds: int(PingInterval / time.Second)}
+	s.mu.Lock()
 	if after >= 0 && !page.Gap && after <= page.Last {
 		w.Resumed = true
 		s.last = after
 	} else {
 		snap, err := s.srv.snapshot(ctx, s.rm)
 		if err != nil {
+			s.mu.Unlock()
 			return err
 		}
 		w.Snapshot = &snap
 		s.last = page.Last
 	}
-	if err := s.writeFrame(TypeWelcome, 0, "", w); err != nil {
-		return err
+	raw, err := json.Marshal(w)
+	if err == nil {
+		err = s.writeLocked(Frame{V: Version, Type: TypeWelcome, Data: raw})
 	}
-	if w.Resumed {
-		return s.flush(ctx)
-	}
-	return nil
-}
-
-// writeFrame writes one frame now (writer goroutine, or before it runs).
-func (s *session) writeFrame(typ string, seq int64, id string, data any) error {
-	raw, err := json.Marshal(data)
+	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return s.write(Frame{V: Version, Type: typ, Seq: seq, ID: id, Data: raw})
+	s.nudge() // events that came meanwhile, or those a resume missed
+	return nil
 }
 
-func (s *session) write(f Frame) error {
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+// send writes one answer frame.
+func (s *session) send(f Frame) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeLocked(f)
+}
+
+func (s *session) writeLocked(f Frame) error {
+	select {
+	case <-s.done:
+		return errClosed
+	default:
+	}
+	_ = s.conn.SetWriteDeadline(time.Now().Add(WriteWait))
 	return s.conn.WriteJSON(f)
 }
 
-// flush sends every stream event after s.last.
+// flush sends every stream event after the last one sent.
 func (s *session) flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for {
 		page, err := s.hub.store.StreamEvents(ctx, StreamOf(s.rm), s.last, pageSize)
 		if err != nil {
@@ -156,49 +188,16 @@ func (s *session) flush(ctx context.Context) error {
 		if page.Gap {
 			// Trimmed while this desk was behind: it must start afresh.
 			s.shut(websocket.CloseTryAgainLater, "events were missed; reconnect without a seq")
-			return errors.New("desk: stream gap")
+			return errClosed
 		}
 		for _, e := range page.Items {
-			if err := s.write(Frame{V: Version, Type: e.Type, Seq: e.Seq, Data: e.Data}); err != nil {
+			if err := s.writeLocked(Frame{V: Version, Type: e.Type, Seq: e.Seq, Data: e.Data}); err != nil {
 				return err
 			}
 			s.last = e.Seq
 		}
 		if len(page.Items) < pageSize {
 			return nil
-		}
-	}
-}
-
-// writer sends stream events when woken, queued answers, and pings.
-func (s *session) writer(ctx context.Context) {
-	ping := time.NewTicker(PingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			s.shut(websocket.CloseGoingAway, "the gateway is shutting down; reconnect and resume")
-			return
-		case <-s.done:
-			return
-		case <-s.wakeC:
-			if err := s.flush(ctx); err != nil {
-				if !errors.Is(err, state.ErrUnavailable) {
-					s.shut(websocket.CloseAbnormalClosure, "")
-					return
-				}
-				s.log.Warn("desk events could not be read; retrying on the next wake", "error", err)
-			}
-		case f := <-s.out:
-			if err := s.write(f); err != nil {
-				s.shut(websocket.CloseAbnormalClosure, "")
-				return
-			}
-		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				s.shut(websocket.CloseAbnormalClosure, "")
-				return
-			}
 		}
 	}
 }
@@ -216,19 +215,25 @@ func (s *session) reader(ctx context.Context) {
 		}
 		_ = s.conn.SetReadDeadline(time.Now().Add(pongWait))
 		if kind != websocket.TextMessage {
-			s.enqueue(errorFrame("", "bad_frame", 400, "frames are JSON text messages"))
+			if s.send(errorFrame("", "bad_frame", 400, "frames are JSON text messages")) != nil {
+				return
+			}
 			continue
 		}
 		var f Frame
-		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
-			s.enqueue(errorFrame("", "bad_frame", 400, "a frame is a JSON object with a type"))
-			continue
+		var answer Frame
+		switch err := json.Unmarshal(data, &f); {
+		case err != nil || f.Type == "":
+			answer = errorFrame("", "bad_frame", 400, "a frame is a JSON object with a type")
+		case f.V != 0 && f.V != Version:
+			answer = errorFrame(f.ID, "bad_frame", 400, "protocol version "+itoa(int64(f.V))+" (allowed: 1)")
+		default:
+			answer = s.srv.handle(ctx, s, f)
 		}
-		if f.V != 0 && f.V != Version {
-			s.enqueue(errorFrame(f.ID, "bad_frame", 400, "protocol version "+itoa(int64(f.V))+" (allowed: 1)"))
-			continue
-		}
-		if !s.enqueue(s.srv.handle(ctx, s, f)) {
+		if err := s.send(answer); err != nil {
+			if !errors.Is(err, errClosed) {
+				s.shut(CloseSlowClient, "the desk did not take frames in time; reconnect and resume")
+			}
 			return
 		}
 	}
