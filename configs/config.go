@@ -21,6 +21,10 @@ type Config struct {
 	Auth       AuthConfig      `yaml:"auth"`
 	Identity   IdentityConfig  `yaml:"identity"`
 	Directory  DirectoryConfig `yaml:"directory"`
+	// SMS and WeChat are the messaging channels' adapters; both are off
+	// until accounts (or an SMSC address) are configured.
+	SMS    SMSConfig    `yaml:"sms"`
+	WeChat WeChatConfig `yaml:"wechat"`
 	// Routing is the skills-based routing configuration (policies, costs,
 	// offer timeouts, wrap-up, queue priorities); the embedded defaults
 	// equal routing.DefaultConfig(). It is compiled against the directory
@@ -129,10 +133,18 @@ type Secrets struct {
 	// JWTSecret signs and verifies HS256 tokens (AIRBRANCH_JWT_SECRET). When
 	// empty a development secret is used and a warning logged.
 	JWTSecret string
-	// WeChat official account (AIRBRANCH_WECHAT_APPID, _SECRET, _TOKEN, _AES_KEY).
+	// WeChat official account (AIRBRANCH_WECHAT_APPID, _SECRET, _TOKEN,
+	// _AES_KEY): the credentials of the single account in wechat.accounts.
 	WeChatAppID, WeChatSecret, WeChatToken, WeChatAESKey string
+	// WeChatAccounts holds, when wechat.accounts has several accounts, each
+	// one's credentials by account name, read from the variables under its
+	// WeChatEnvPrefix (AIRBRANCH_WECHAT_<NAME>_APPID, ...); nil otherwise.
+	WeChatAccounts map[string]WeChatCredentials
 	// Twilio-compatible SMS (AIRBRANCH_TWILIO_ACCOUNT_SID, _AUTH_TOKEN).
 	TwilioAccountSID, TwilioAuthToken string
+	// SMPPPassword is the SMSC bind password (AIRBRANCH_SMPP_PASSWORD; at
+	// most 8 characters, SMPP 3.4 §5.2.2).
+	SMPPPassword string
 	// Redis passwords for Addrs (AIRBRANCH_REDIS_PASSWORD, and
 	// AIRBRANCH_REDIS_SENTINEL_PASSWORD for Sentinels that require one).
 	RedisPassword, RedisSentinelPassword string

@@ -19,6 +19,7 @@ const (
 	EnvWeChatAESKey          = "AIRBRANCH_WECHAT_AES_KEY"          // Secrets.WeChatAESKey
 	EnvTwilioAccountSID      = "AIRBRANCH_TWILIO_ACCOUNT_SID"      // Secrets.TwilioAccountSID
 	EnvTwilioAuthToken       = "AIRBRANCH_TWILIO_AUTH_TOKEN"       // Secrets.TwilioAuthToken
+	EnvSMPPPassword          = "AIRBRANCH_SMPP_PASSWORD"           // Secrets.SMPPPassword
 	EnvRedisPassword         = "AIRBRANCH_REDIS_PASSWORD"          // Secrets.RedisPassword
 	EnvRedisSentinelPassword = "AIRBRANCH_REDIS_SENTINEL_PASSWORD" // Secrets.RedisSentinelPassword
 )
@@ -111,12 +112,36 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"secrets.wechat_aes_key", EnvWeChatAESKey, &c.Secrets.WeChatAESKey},
 		{"secrets.twilio_account_sid", EnvTwilioAccountSID, &c.Secrets.TwilioAccountSID},
 		{"secrets.twilio_auth_token", EnvTwilioAuthToken, &c.Secrets.TwilioAuthToken},
+		{"secrets.smpp_password", EnvSMPPPassword, &c.Secrets.SMPPPassword},
 		{"secrets.redis_password", EnvRedisPassword, &c.Secrets.RedisPassword},
 		{"secrets.redis_sentinel_password", EnvRedisSentinelPassword, &c.Secrets.RedisSentinelPassword},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
 			c.origins[e.field] = origin{env: e.name}
+		}
+	}
+	c.applyWeChatEnv(getenv)
+}
+
+// applyWeChatEnv reads the credentials of each of several WeChat accounts
+// from the variables under its WeChatEnvPrefix. One account uses the plain
+// AIRBRANCH_WECHAT_* variables read by applyEnv.
+func (c *Config) applyWeChatEnv(getenv func(string) string) {
+	if len(c.WeChat.Accounts) < 2 {
+		return
+	}
+	c.Secrets.WeChatAccounts = map[string]WeChatCredentials{}
+	for _, a := range c.WeChat.Accounts {
+		if a.Name == "" {
+			continue // Validate reports the missing name
+		}
+		p := WeChatEnvPrefix(a.Name)
+		c.Secrets.WeChatAccounts[a.Name] = WeChatCredentials{
+			AppID:  getenv(p + weChatAppIDSuffix),
+			Secret: getenv(p + weChatSecretSuffix),
+			Token:  getenv(p + weChatTokenSuffix),
+			AESKey: getenv(p + weChatAESKeySuffix),
 		}
 	}
 }

@@ -3,6 +3,7 @@ package configs
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/airbranch/airbranch/channels/sms/smpp"
+	"github.com/airbranch/airbranch/channels/sms/twilio"
+	"github.com/airbranch/airbranch/channels/wechat"
 	"github.com/airbranch/airbranch/routing"
 )
 
@@ -55,11 +59,34 @@ func TestDefaultIsValid(t *testing.T) {
 		Auth:      AuthConfig{TokenTTL: 12 * time.Hour},
 		Identity:  IdentityConfig{DefaultRegion: "HK"},
 		Directory: DirectoryConfig{},
-		Routing:   routing.DefaultConfig(),
+		SMS: SMSConfig{
+			Twilio: TwilioConfig{Accounts: []TwilioAccount{}, APIBaseURL: "https://api.twilio.com", RequestTimeout: 10 * time.Second, MaxTextRunes: 1600},
+			SMPP: SMPPConfig{Window: 10, Throughput: 100, DeliveryReceipts: true, MaxParts: 10, MaxInboundParts: 32,
+				EnquireLink: 30 * time.Second, ReadTimeout: 90 * time.Second, WriteTimeout: 10 * time.Second, BindTimeout: 10 * time.Second,
+				RebindMin: time.Second, RebindMax: time.Minute, SubmitTimeout: 30 * time.Second, SinkTimeout: 10 * time.Second,
+				ReassemblyTimeout: 5 * time.Minute, ReassemblyMaxMessages: 1000, DedupWindow: 10 * time.Minute, DedupMaxEntries: 10000},
+		},
+		WeChat: WeChatConfig{Accounts: []WeChatAccount{}, APIBaseURL: wechat.DefaultAPIBaseURL, TimestampSkew: wechat.DefaultTimestampSkew,
+			AckTimeout: wechat.DefaultAckTimeout, APITimeout: wechat.DefaultAPITimeout, TokenLockTTL: wechat.DefaultTokenLockTTL,
+			TokenRefreshMargin: wechat.DefaultTokenRefreshMargin, Window: wechat.DefaultWindow()},
+		Routing: routing.DefaultConfig(),
 	}
 	// The file writes every key, so the empty conflicts list is an empty
 	// slice where DefaultConfig has nil.
 	want.Routing.Conflicts = []routing.ConflictConfig{}
+	// The channels' defaults are the adapters' own.
+	if tw := cfg.TwilioAdapter(); tw.APIBaseURL != twilio.DefaultAPIBaseURL || tw.RequestTimeout != twilio.DefaultRequestTimeout || tw.MaxTextRunes != twilio.DefaultMaxTextRunes {
+		t.Errorf("sms.twilio defaults differ from the adapter's: %+v", tw)
+	}
+	sm := cfg.SMPPAdapter()
+	if sm.Window != smpp.DefaultWindow || sm.Throughput != smpp.DefaultThroughput || sm.EnquireLink != smpp.DefaultEnquireLink ||
+		sm.ReadTimeout != 3*smpp.DefaultEnquireLink || sm.SubmitTimeout != smpp.DefaultSubmitTimeout || sm.MaxParts != smpp.DefaultMaxParts ||
+		sm.RebindMax != smpp.DefaultRebindMax || sm.DedupMaxEntries != smpp.DefaultDedupMaxEntries || sm.NoReceipts {
+		t.Errorf("sms.smpp defaults differ from the adapter's: %+v", sm)
+	}
+	if cfg.SMS.Twilio.Enabled() || cfg.SMS.SMPP.Enabled() || cfg.WeChat.Enabled() {
+		t.Error("defaults enable a channel; they must all be off")
+	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Default() = %+v\nwant %+v", *cfg, want)
 	}
@@ -136,10 +163,32 @@ func TestDefaultYAMLWritesAndDocumentsEveryKey(t *testing.T) {
 	}
 }
 
+// fullSecrets are the secrets the channels of testdata/full.yaml need.
+var fullSecrets = map[string]string{
+	EnvTwilioAccountSID:                   "AC00000000000000000000000000000001",
+	EnvTwilioAuthToken:                    "full-twilio-token",
+	EnvSMPPPassword:                       "smpp-pw",
+	"AIRBRANCH_WECHAT_HK_MAIN_APPID":      "wxfullhkmain",
+	"AIRBRANCH_WECHAT_HK_MAIN_SECRET":     "full-hk-secret",
+	"AIRBRANCH_WECHAT_HK_MAIN_TOKEN":      "fullHKtoken1",
+	"AIRBRANCH_WECHAT_HK_MAIN_AES_KEY":    strings.Repeat("B", 43),
+	"AIRBRANCH_WECHAT_SG_APPID":           "wxfullsg",
+	"AIRBRANCH_WECHAT_SG_SECRET":          "full-sg-secret",
+	"AIRBRANCH_WECHAT_SG_TOKEN":           "fullSGtoken1",
+	"AIRBRANCH_WECHAT_NOT_CONFIGURED_KEY": "ignored",
+}
+
+// withVars returns fullSecrets with more variables.
+func withVars(more map[string]string) map[string]string {
+	out := maps.Clone(fullSecrets)
+	maps.Copy(out, more)
+	return out
+}
+
 func TestLoadFullFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join("testdata", "full.yaml")
-	cfg, err := Load(path, nil)
+	cfg, err := Load(path, env(fullSecrets))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -154,8 +203,43 @@ func TestLoadFullFile(t *testing.T) {
 			Audience: "airbranch", TokenTTL: 8 * time.Hour},
 		Identity:  IdentityConfig{DefaultRegion: "GB"},
 		Directory: DirectoryConfig{File: filepath.Join("demo", "directory.yaml")},
-		Routing:   fullRouting(),
-		File:      path,
+		SMS: SMSConfig{
+			Twilio: TwilioConfig{
+				Accounts: []TwilioAccount{{Name: "+85230001234"},
+					{Name: "hk-alerts", From: "+85230005678", MessagingServiceSID: "MG00000000000000000000000000000001"}},
+				PublicBaseURL: "https://sms.bank.example", APIBaseURL: "https://api.sms-provider.example",
+				RequestTimeout: 5 * time.Second, MaxTextRunes: 800,
+			},
+			SMPP: SMPPConfig{Addr: "smsc.carrier.example:2775", SystemID: "airbranch", SystemType: "vma", Account: "95566",
+				SourceAddr: "95566", SourceTON: 3, SourceNPI: 9, Window: 20, Throughput: 50, DeliveryReceipts: false, MaxParts: 6,
+				MaxInboundParts: 16, EnquireLink: 20 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Second,
+				BindTimeout: 5 * time.Second, RebindMin: 2 * time.Second, RebindMax: 2 * time.Minute, SubmitTimeout: 20 * time.Second,
+				SinkTimeout: 5 * time.Second, ReassemblyTimeout: 2 * time.Minute, ReassemblyMaxMessages: 500,
+				DedupWindow: 5 * time.Minute, DedupMaxEntries: 5000},
+		},
+		WeChat: WeChatConfig{
+			Accounts: []WeChatAccount{
+				{Name: "hk-main", OriginalID: "gh_0123456789ab", SafeModeOnly: true, WelcomeText: "Welcome.",
+					MenuIntents: map[string]wechat.MenuIntent{"TALK_TO_RM": {Intent: "wealth", StartConversation: true}},
+					Template: wechat.TemplateConfig{TemplateID: "tpl-1", URL: "https://bank.example/inbox",
+						Data: map[string]string{"first": "Your RM wrote to you", "keyword1": "{text}"}}},
+				{Name: "sg", OriginalID: "gh_ba9876543210"},
+			},
+			APIBaseURL: "https://api.wechat-proxy.example", TimestampSkew: time.Minute, AckTimeout: 3 * time.Second,
+			APITimeout: 5 * time.Second, TokenLockTTL: 5 * time.Second, TokenRefreshMargin: 2 * time.Minute,
+			Window: wechat.WindowConfig{Message: wechat.WindowRule{Duration: 24 * time.Hour, Quota: 3},
+				MenuClick: wechat.WindowRule{Duration: 2 * time.Minute, Quota: 2},
+				Subscribe: wechat.WindowRule{Duration: 2 * time.Minute, Quota: 1},
+				Scan:      wechat.WindowRule{Duration: 30 * time.Second}},
+		},
+		Routing: fullRouting(),
+		Secrets: Secrets{TwilioAccountSID: fullSecrets[EnvTwilioAccountSID], TwilioAuthToken: fullSecrets[EnvTwilioAuthToken],
+			SMPPPassword: fullSecrets[EnvSMPPPassword],
+			WeChatAccounts: map[string]WeChatCredentials{
+				"hk-main": {AppID: "wxfullhkmain", Secret: "full-hk-secret", Token: "fullHKtoken1", AESKey: strings.Repeat("B", 43)},
+				"sg":      {AppID: "wxfullsg", Secret: "full-sg-secret", Token: "fullSGtoken1"},
+			}},
+		File: path,
 	}
 	got := *cfg
 	got.origins = nil
@@ -297,10 +381,10 @@ func TestLoadMissingFile(t *testing.T) {
 
 func TestLoadEnvOverrides(t *testing.T) {
 	t.Parallel()
-	cfg, err := Load(filepath.Join("testdata", "full.yaml"), env(map[string]string{
+	cfg, err := Load(filepath.Join("testdata", "full.yaml"), env(withVars(map[string]string{
 		EnvHTTPAddr: ":7070",
 		EnvLogLevel: "warn",
-	}))
+	})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,6 +445,7 @@ func TestLoadSecretsFromEnvironment(t *testing.T) {
 		EnvWeChatAESKey:     strings.Repeat("A", 43),
 		EnvTwilioAccountSID: "AC00000000000000000000000000000000",
 		EnvTwilioAuthToken:  "demo-twilio-token",
+		EnvSMPPPassword:     "smpp-pw",
 	}
 	cfg, err := Load("", env(vars))
 	if err != nil {
@@ -371,11 +456,12 @@ func TestLoadSecretsFromEnvironment(t *testing.T) {
 		WeChatAppID: vars[EnvWeChatAppID], WeChatSecret: vars[EnvWeChatSecret],
 		WeChatToken: vars[EnvWeChatToken], WeChatAESKey: vars[EnvWeChatAESKey],
 		TwilioAccountSID: vars[EnvTwilioAccountSID], TwilioAuthToken: vars[EnvTwilioAuthToken],
+		SMPPPassword: vars[EnvSMPPPassword],
 	}
-	if cfg.Secrets != want {
+	if !reflect.DeepEqual(cfg.Secrets, want) {
 		t.Errorf("Secrets = %+v, want %+v", cfg.Secrets, want)
 	}
-	if cfg, _ := Load("", nil); cfg.Secrets != (Secrets{}) {
+	if cfg, _ := Load("", nil); !reflect.DeepEqual(cfg.Secrets, Secrets{}) {
 		t.Errorf("nil getenv read secrets: %+v", cfg.Secrets)
 	}
 }

@@ -47,6 +47,7 @@ func (c *Config) problems() Problems {
 	c.validateAuth(v)
 	c.validateIdentity(v)
 	c.validateDirectory(v)
+	c.validateChannels(v)
 	c.validateSecrets(v)
 	return v.list
 }

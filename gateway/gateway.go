@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/directory"
 	"github.com/airbranch/airbranch/channels/identity"
 	"github.com/airbranch/airbranch/configs"
@@ -51,6 +50,7 @@ type Gateway struct {
 	dir      directory.Directory
 	router   *router.Router
 	inbox    *inbox.Inbox
+	channels *channels
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -59,9 +59,14 @@ type Gateway struct {
 
 // New builds a gateway from cfg: it loads the directory, opens the store
 // (Redis when cfg.Redis is enabled, failing fast when it is unreachable;
-// memory otherwise) and wires the HTTP handlers. Errors name what failed:
-// the directory file, the Redis connection (wrapping state.ErrUnavailable)
-// or the JWKS file. Close the gateway with Run's return or Close.
+// memory otherwise), builds the messaging channel adapters the
+// configuration enables (SMS over a Twilio-compatible API and over SMPP,
+// WeChat; see newChannels) with the inbox as their Sink and as the
+// outbox's Senders, and wires the HTTP handlers: the API under /api/, the
+// providers' webhooks under /webhooks/. Errors name what failed: the
+// directory file, the Redis connection (wrapping state.ErrUnavailable), the
+// JWKS file or a channel's configuration. Close the gateway with Run's
+// return or Close.
 func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, error) {
 	instance := cfg.InstanceID
 	if instance == "" {
@@ -111,7 +116,13 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, metrics: newMetrics(instance)}
+	chans, err := newChannels(cfg, store, in, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, metrics: newMetrics(instance)}
+	chans.registerLinkMetrics(g.metrics)
 	apiHandler := api.New(api.Deps{
 		Store:        store,
 		Directory:    dir,
@@ -119,16 +130,17 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		Verifier:     verifier,
 		Routing:      rt,
 		Transfers:    rt,
-		Messages:     outbox.New(store, map[conversation.Channel]outbox.Sender{}, log.With("component", "outbox"), time.Now),
+		Messages:     outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now),
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", g.healthz)
-	mux.HandleFunc("GET /readyz", g.readyz)
+	mux.HandleFunc("GET /readyz", g.readyzWithLinks)
 	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.Handle("/api/", g.refuseWhileDraining(apiHandler))
+	chans.mount(mux)
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	return g, nil
 }
@@ -174,7 +186,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 }
 
 // Serve is Run on a listener the caller opened (e.g. 127.0.0.1:0 in tests).
-// It does not close the store.
+// It does not close the store. Beside the HTTP server it runs the router,
+// the inbox and the SMPP bind (when configured), which stop last, after
+// the requests in flight.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
@@ -199,6 +213,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(routerDone)
 		ig, igCtx := errgroup.WithContext(routerCtx)
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
+		ig.Go(func() error { return g.channels.run(igCtx) })
 		ig.Go(func() error {
 			if err := g.router.Run(igCtx); err != nil {
 				return fmt.Errorf("gateway: routing: %w", err)

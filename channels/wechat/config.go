@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -195,13 +197,36 @@ func (c Config) withDefaults() Config {
 
 var accountNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
 
+// FieldProblem is one problem of a Config: Field is the key path of the
+// value in its YAML names ("accounts[1].original_id", "window.scan.quota";
+// secrets as "accounts[0].credentials.app_id"), Message says what is wrong
+// and what is allowed.
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Problems applies the defaults New applies and returns every problem of
+// the result, each with its field, in a stable order; nil when New would
+// accept c. Validate reports the same problems as errors.
+func (c Config) Problems() []FieldProblem { return c.withDefaults().problems() }
+
 // Validate reports every problem at once (errors.Join), each wrapping
 // ErrConfig and naming its field, e.g. "accounts[1].original_id: empty".
 // Call it on a Config with defaults applied (New does).
 func (c Config) Validate() error {
 	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrConfig, p.Field, p.Message))
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists every problem of c as it is (defaults not applied).
+func (c Config) problems() []FieldProblem {
+	var out []FieldProblem
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, args...)))
+		out = append(out, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if len(c.Accounts) == 0 {
 		bad("accounts", "at least one account is needed")
@@ -243,8 +268,8 @@ func (c Config) Validate() error {
 				bad(f+".credentials.encoding_aes_key", "%v (AIRBRANCH_WECHAT_AES_KEY)", err)
 			}
 		}
-		for k, mi := range a.MenuIntents {
-			if k == "" || mi.Intent == "" && !mi.StartConversation {
+		for _, k := range slices.Sorted(maps.Keys(a.MenuIntents)) {
+			if mi := a.MenuIntents[k]; k == "" || mi.Intent == "" && !mi.StartConversation {
 				bad(f+".menu_intents", "key %q: needs a key and an intent or start_conversation", k)
 			}
 		}
@@ -287,7 +312,7 @@ func (c Config) Validate() error {
 			bad(r.field+".duration", "%s is out of range (allowed: more than 0s, at most 720h)", r.rule.Duration)
 		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 // parseAESKey decodes an EncodingAESKey: 43 base64 characters, which with

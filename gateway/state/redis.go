@@ -245,6 +245,13 @@ func (r *Redis) Close() error {
 // including the separating colon.
 func (r *Redis) KeyPrefix() string { return r.prefix }
 
+// Client returns the store's go-redis client, for components that keep
+// state of their own on the same Redis under KeyPrefix (the channel
+// adapters' suppression lists, service windows and token caches). The
+// store owns it: callers must not close it, and must stop using it before
+// Close.
+func (r *Redis) Client() redis.UniversalClient { return r.client }
+
 // redisErr maps a go-redis error: redis.Nil to ErrNotFound, a failure to
 // reach the server to ErrUnavailable (keeping the cause), anything else
 // (a script or protocol error) wrapped as is.

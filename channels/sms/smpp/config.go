@@ -156,64 +156,89 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// FieldProblem is one problem of a Config: Field is the key path of the
+// value in the snake_case names the gateway's YAML uses ("addr",
+// "source_addr", "window"), Message says what is wrong and what is allowed.
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Problems applies the defaults New applies and returns every problem of
+// the result, each with its field, in a stable order; nil when New would
+// accept c. Validate reports the same problems as errors.
+func (c Config) Problems() []FieldProblem { return c.withDefaults().problems() }
+
 // Validate reports every problem of c (after defaults) at once, each
-// wrapping ErrConfig.
+// wrapping ErrConfig as "smpp config: field: message".
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("smpp config: "+format+": %w", append(args, ErrConfig)...))
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("smpp config: %s: %s: %w", p.Field, p.Message, ErrConfig))
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists every problem of c as it is (defaults not applied).
+func (c Config) problems() []FieldProblem {
+	var out []FieldProblem
+	bad := func(field, format string, args ...any) {
+		out = append(out, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("addr %q is not host:port", c.Addr)
+		bad("addr", "%q is not host:port", c.Addr)
 	}
 	if c.SystemID == "" || len(c.SystemID) > 15 {
-		bad("system_id must have 1 to 15 characters")
+		bad("system_id", "must have 1 to 15 characters (SMPP 3.4 §5.2.1)")
 	}
 	if len(c.Password) > 8 {
-		bad("password has more than 8 characters (SMPP 3.4 §5.2.2)")
+		bad("password", "has more than 8 characters (SMPP 3.4 §5.2.2)")
 	}
 	if len(c.SystemType) > 12 {
-		bad("system_type has more than 12 characters")
+		bad("system_type", "has more than 12 characters")
 	}
 	if strings.TrimSpace(c.Account) == "" {
-		bad("account is empty")
+		bad("account", "is empty")
 	}
 	if c.SourceAddr == "" || len(c.SourceAddr) > 20 {
-		bad("source_addr must have 1 to 20 characters (default: the account when it is E.164)")
+		bad("source_addr", "must have 1 to 20 characters (default: the account when it is E.164)")
 	}
 	if c.DefaultRegion != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.DefaultRegion)] {
-		bad("default_region %q is not an ISO 3166-1 alpha-2 region with a numbering plan", c.DefaultRegion)
+		bad("default_region", "%q is not an ISO 3166-1 alpha-2 region with a numbering plan", c.DefaultRegion)
 	}
-	for name, d := range map[string]time.Duration{"enquire_link": c.EnquireLink, "write_timeout": c.WriteTimeout,
-		"bind_timeout": c.BindTimeout, "rebind_min": c.RebindMin, "submit_timeout": c.SubmitTimeout,
-		"sink_timeout": c.SinkTimeout, "reassembly_timeout": c.ReassemblyTimeout, "dedup_window": c.DedupWindow} {
-		if d < 0 {
-			bad("%s %s is negative", name, d)
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"enquire_link", c.EnquireLink}, {"write_timeout", c.WriteTimeout}, {"bind_timeout", c.BindTimeout},
+		{"rebind_min", c.RebindMin}, {"submit_timeout", c.SubmitTimeout}, {"sink_timeout", c.SinkTimeout},
+		{"reassembly_timeout", c.ReassemblyTimeout}, {"dedup_window", c.DedupWindow}} {
+		if d.d < 0 {
+			bad(d.name, "%s is negative", d.d)
 		}
 	}
 	if c.ReadTimeout <= c.EnquireLink {
-		bad("read_timeout %s must exceed enquire_link %s", c.ReadTimeout, c.EnquireLink)
+		bad("read_timeout", "%s must exceed enquire_link %s", c.ReadTimeout, c.EnquireLink)
 	}
 	if c.RebindMax < c.RebindMin {
-		bad("rebind_max %s is below rebind_min %s", c.RebindMax, c.RebindMin)
+		bad("rebind_max", "%s is below rebind_min %s", c.RebindMax, c.RebindMin)
 	}
 	if c.Window < 1 || c.Window > 255 {
-		bad("window %d is not 1 to 255", c.Window)
+		bad("window", "%d is not 1 to 255", c.Window)
 	}
 	if c.Throughput <= 0 {
-		bad("throughput %g is not positive (submit_sm per second)", c.Throughput)
+		bad("throughput", "%g is not positive (submit_sm per second)", c.Throughput)
 	}
 	if c.MaxParts < 1 || c.MaxParts > sms.MaxParts {
-		bad("max_parts %d is not 1 to 255", c.MaxParts)
+		bad("max_parts", "%d is not 1 to 255", c.MaxParts)
 	}
 	if c.MaxInboundParts < 1 || c.MaxInboundParts > 255 {
-		bad("max_inbound_parts %d is not 1 to 255", c.MaxInboundParts)
+		bad("max_inbound_parts", "%d is not 1 to 255", c.MaxInboundParts)
 	}
 	if c.ReassemblyMaxMessages < 1 {
-		bad("reassembly_max_messages %d is below 1", c.ReassemblyMaxMessages)
+		bad("reassembly_max_messages", "%d is below 1", c.ReassemblyMaxMessages)
 	}
 	if c.DedupMaxEntries < 1 {
-		bad("dedup_max_entries %d is below 1", c.DedupMaxEntries)
+		bad("dedup_max_entries", "%d is below 1", c.DedupMaxEntries)
 	}
-	return errors.Join(errs...)
+	return out
 }

@@ -110,56 +110,79 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// FieldProblem is one problem of a Config: Field is the key path of the
+// value in the snake_case names the gateway's YAML uses ("public_base_url",
+// "accounts[1].name"), Message says what is wrong and what is allowed.
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Problems applies the defaults New applies and returns every problem of
+// the result, each with its field, in a stable order; nil when New would
+// accept c. Validate reports the same problems as errors.
+func (c Config) Problems() []FieldProblem { return c.withDefaults().problems() }
+
 // Validate reports every problem of c (after defaults) at once, each
-// wrapping ErrConfig.
+// wrapping ErrConfig as "twilio config: field: message".
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("twilio config: "+format+": %w", append(args, ErrConfig)...))
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("twilio config: %s: %s: %w", p.Field, p.Message, ErrConfig))
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists every problem of c as it is (defaults not applied).
+func (c Config) problems() []FieldProblem {
+	var out []FieldProblem
+	bad := func(field, format string, args ...any) {
+		out = append(out, FieldProblem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	if c.AccountSID == "" {
-		bad("account SID is empty (set AIRBRANCH_TWILIO_ACCOUNT_SID)")
+		bad("account_sid", "account SID is empty (set AIRBRANCH_TWILIO_ACCOUNT_SID)")
 	}
 	if c.AuthToken == "" {
-		bad("auth token is empty (set AIRBRANCH_TWILIO_AUTH_TOKEN)")
+		bad("auth_token", "auth token is empty (set AIRBRANCH_TWILIO_AUTH_TOKEN)")
 	}
-	for name, raw := range map[string]string{"api_base_url": c.APIBaseURL, "public_base_url": c.PublicBaseURL} {
-		u, err := url.Parse(raw)
+	for _, f := range []struct{ name, raw string }{{"api_base_url", c.APIBaseURL}, {"public_base_url", c.PublicBaseURL}} {
+		u, err := url.Parse(f.raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("%s %q is not an http(s) URL with a host", name, raw)
+			bad(f.name, "%q is not an http(s) URL with a host", f.raw)
 		} else if u.Path != "" || u.RawQuery != "" {
-			bad("%s %q must have no path or query", name, raw)
+			bad(f.name, "%q must have no path or query (allowed: scheme, host and port only)", f.raw)
 		}
 	}
 	if c.MaxRequestBytes < 1024 {
-		bad("max_request_bytes %d is below 1024", c.MaxRequestBytes)
+		bad("max_request_bytes", "%d is below 1024 bytes", c.MaxRequestBytes)
 	}
 	if c.MaxTextRunes < 1 {
-		bad("max_text_runes %d is below 1", c.MaxTextRunes)
+		bad("max_text_runes", "%d is below 1 character", c.MaxTextRunes)
 	}
 	if c.RequestTimeout < 0 {
-		bad("request_timeout %s is negative", c.RequestTimeout)
+		bad("request_timeout", "%s is negative", c.RequestTimeout)
 	}
 	if c.DefaultRegion != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.DefaultRegion)] {
-		bad("default_region %q is not an ISO 3166-1 alpha-2 region with a numbering plan", c.DefaultRegion)
+		bad("default_region", "%q is not an ISO 3166-1 alpha-2 region with a numbering plan", c.DefaultRegion)
 	}
 	if len(c.Accounts) == 0 {
-		bad("no accounts")
+		bad("accounts", "no accounts (allowed: at least one)")
 	}
 	seen := map[string]bool{}
 	for i, a := range c.Accounts {
+		f := fmt.Sprintf("accounts[%d]", i)
 		switch {
 		case !validName(a.Name):
-			bad("accounts[%d]: name %q must be non-empty letters, digits and \"+-_.\"", i, a.Name)
+			bad(f+".name", "name %q must be 1 to 64 letters, digits and \"+-_.\"", a.Name)
 		case seen[a.Name]:
-			bad("accounts[%d]: name %q appears twice", i, a.Name)
+			bad(f+".name", "name %q appears twice", a.Name)
 		}
 		seen[a.Name] = true
 		if a.From == "" && a.MessagingServiceSID == "" {
-			bad("accounts[%d] %q: needs from (E.164) or messaging_service_sid", i, a.Name)
+			bad(f+".from", "account %q: needs from (E.164) or messaging_service_sid", a.Name)
 		}
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 func validName(s string) bool {

@@ -84,6 +84,17 @@ func New(cfg Config, sink sms.Sink, sup sms.Suppressions, logger *slog.Logger) (
 // documentation). Other paths under PathPrefix get 404, other methods 405.
 func (p *Provider) Handler() http.Handler { return p.mux }
 
+// Accounts returns the names of the configured channel accounts, in
+// configuration order: the values of sms.Outbound.Account it sends from
+// and of Incoming.ChannelAccount it delivers.
+func (p *Provider) Accounts() []string {
+	out := make([]string, len(p.cfg.Accounts))
+	for i, a := range p.cfg.Accounts {
+		out[i] = a.Name
+	}
+	return out
+}
+
 // InboundURL returns the URL to configure as the account's messaging
 // webhook: PublicBaseURL + "/webhooks/sms/twilio/" + account.
 func (p *Provider) InboundURL(account string) string {
