@@ -97,8 +97,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// desk is the demo client's own RM working through the API of r.
-type desk struct {
+// apiDesk is the demo client's own RM working through the API of r.
+type apiDesk struct {
 	t     *testing.T
 	base  string
 	rm    string
@@ -106,9 +106,9 @@ type desk struct {
 }
 
 // newDesk sets rm-pb-01 available through the API.
-func newDesk(t *testing.T, r *running) *desk {
+func newDesk(t *testing.T, r *running) *apiDesk {
 	t.Helper()
-	d := &desk{t: t, base: r.base, rm: rmToken(t, testSecret, demoRM, demoRMTeam), admin: adminToken(t, testSecret)}
+	d := &apiDesk{t: t, base: r.base, rm: rmToken(t, testSecret, demoRM, demoRMTeam), admin: adminToken(t, testSecret)}
 	if code, body := do(t, "PUT", d.base+"/api/v1/presence", d.rm, map[string]any{"state": "available"}); code != http.StatusOK {
 		t.Fatalf("presence: %d %v", code, body)
 	}
@@ -116,7 +116,7 @@ func newDesk(t *testing.T, r *running) *desk {
 }
 
 // conversations lists the demo client's conversations.
-func (d *desk) conversations() []any {
+func (d *apiDesk) conversations() []any {
 	d.t.Helper()
 	code, list := do(d.t, "GET", d.base+"/api/v1/conversations?customer="+demoCustomer, d.admin, nil)
 	if code != http.StatusOK {
@@ -127,7 +127,7 @@ func (d *desk) conversations() []any {
 }
 
 // messages returns a conversation's messages, oldest first.
-func (d *desk) messages(id string) []map[string]any {
+func (d *apiDesk) messages(id string) []map[string]any {
 	d.t.Helper()
 	code, detail := do(d.t, "GET", d.base+"/api/v1/conversations/"+id, d.admin, nil)
 	if code != http.StatusOK {
@@ -142,7 +142,7 @@ func (d *desk) messages(id string) []map[string]any {
 
 // acceptOffer waits for the RM's offer, checks it is for the demo
 // client, accepts it and returns the conversation id.
-func (d *desk) acceptOffer() string {
+func (d *apiDesk) acceptOffer() string {
 	d.t.Helper()
 	var offer map[string]any
 	waitFor(d.t, "an offer to "+demoRM, func() bool {
@@ -161,7 +161,7 @@ func (d *desk) acceptOffer() string {
 }
 
 // reply sends the RM's message and returns the HTTP status and answer.
-func (d *desk) reply(id string, body map[string]any) (int, map[string]any) {
+func (d *apiDesk) reply(id string, body map[string]any) (int, map[string]any) {
 	d.t.Helper()
 	return do(d.t, "POST", d.base+"/api/v1/conversations/"+id+"/messages", d.rm, body)
 }

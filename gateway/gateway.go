@@ -24,10 +24,13 @@ import (
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
+	"github.com/airbranch/airbranch/gateway/console"
+	"github.com/airbranch/airbranch/gateway/desk"
 	"github.com/airbranch/airbranch/gateway/inbox"
 	"github.com/airbranch/airbranch/gateway/outbox"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/stats"
 )
 
 // HTTP server timeouts beyond the configured header timeout.
@@ -51,6 +54,9 @@ type Gateway struct {
 	router   *router.Router
 	inbox    *inbox.Inbox
 	channels *channels
+	hub      *desk.Hub
+	desk     *desk.Server
+	stopDesk context.CancelFunc
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -103,15 +109,16 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		return nil, fmt.Errorf("gateway: routing: %w", err)
 	}
 	resolver := identity.NewResolver(dir, store, cfg.Identity.DefaultRegion)
+	hub := desk.NewHub(store, resolver, log.With("component", "desk"), time.Now)
 	rt, err := router.New(router.Options{
 		Store: store, Directory: dir, Customers: resolver, Policies: policies,
-		Logger: log.With("component", "router"), Now: time.Now, Instance: instance,
+		Logger: log.With("component", "router"), Now: time.Now, Instance: instance, Observer: hub,
 	})
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	in, err := inbox.New(inbox.Options{Store: store, Resolver: resolver, Router: rt, Logger: log.With("component", "inbox"), Now: time.Now})
+	in, err := inbox.New(inbox.Options{Store: store, Resolver: resolver, Router: rt, Logger: log.With("component", "inbox"), Now: time.Now, Observer: hub})
 	if err != nil {
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -121,8 +128,18 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, metrics: newMetrics(instance)}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, hub: hub, metrics: newMetrics(instance)}
 	chans.registerLinkMetrics(g.metrics)
+	messages := outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now)
+	var deskCtx context.Context
+	deskCtx, g.stopDesk = context.WithCancel(context.WithoutCancel(ctx))
+	g.desk, err = desk.NewServer(deskCtx, desk.Options{Hub: hub, Store: store, Directory: dir, Verifier: verifier,
+		Routing: rt, Messages: messages, Logger: log.With("component", "desk"), Now: time.Now})
+	if err != nil {
+		g.stopDesk()
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	apiHandler := api.New(api.Deps{
 		Store:        store,
 		Directory:    dir,
@@ -130,7 +147,8 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		Verifier:     verifier,
 		Routing:      rt,
 		Transfers:    rt,
-		Messages:     outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now),
+		Messages:     messages,
+		Stats:        &stats.Source{Store: store, Directory: dir, Policies: policies},
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,
@@ -140,6 +158,8 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	mux.HandleFunc("GET /readyz", g.readyzWithLinks)
 	mux.Handle("GET /metrics", g.metrics.handler())
 	mux.Handle("/api/", g.refuseWhileDraining(apiHandler))
+	mux.Handle("GET "+desk.Path, g.refuseWhileDraining(g.desk))
+	mux.Handle(console.Prefix, console.Handler())
 	chans.mount(mux)
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	return g, nil
@@ -215,6 +235,12 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
 		ig.Go(func() error { return g.channels.run(igCtx) })
 		ig.Go(func() error {
+			if err := g.hub.Run(igCtx); err != nil {
+				return fmt.Errorf("gateway: desk: %w", err)
+			}
+			return nil
+		})
+		ig.Go(func() error {
 			if err := g.router.Run(igCtx); err != nil {
 				return fmt.Errorf("gateway: routing: %w", err)
 			}
@@ -232,6 +258,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		g.metrics.ready.Set(0)
 		g.log.Info("draining", "delay", g.cfg.HTTP.DrainDelay.String(), "grace", g.cfg.HTTP.ShutdownGrace.String())
 		time.Sleep(g.cfg.HTTP.DrainDelay) // keep serving, /readyz at 503, so load balancers see us leave
+		// Desks are told to reconnect (to another instance) and resume.
+		g.stopDesk()
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.HTTP.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -241,6 +269,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		// Routing stops last: requests still in flight above could queue
 		// work, and offers already made stay leases in the store for any
 		// instance to move on.
+		g.desk.Wait()
 		stopRouter()
 		<-routerDone
 		g.log.Info("stopped")
