@@ -363,3 +363,47 @@ func (r *Router) endWrapUp(ctx context.Context, rm conversation.RMID, now time.T
 		r.log.Warn("wrap-up end: presence not set available", "rm_id", rm, "error", err)
 	}
 }
+
+// Callback ends a waiting call whose client asked to be called back
+// (IVR menu): new, queued or offered → closed with disposition
+// "callback_requested", out of the queue, a live offer withdrawn with its
+// hold; the conversation is then the callback task, found by its
+// disposition. Errors: an illegal transition (the call was answered).
+func (r *Router) Callback(ctx context.Context, id conversation.ConversationID) (conversation.Conversation, error) {
+	c, err := r.update(ctx, id, func(c *conversation.Conversation, now time.Time) (*state.Txn, error) {
+		from := c.Status
+		if from != conversation.StatusNew && from != conversation.StatusQueued && from != conversation.StatusOffered {
+			return nil, fmt.Errorf("conversation %s is %s: %w", c.ID, from, conversation.ErrIllegalTransition)
+		}
+		if from == conversation.StatusOffered || from == conversation.StatusNew {
+			// offered → queued → closed, as the transitions allow
+			if err := c.Transition(conversation.StatusQueued, now); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.Transition(conversation.StatusClosed, now); err != nil {
+			return nil, err
+		}
+		c.Disposition = CallbackRequested
+		ev := event(c, conversation.EventDispositionApplied, string(c.CustomerID), now)
+		ev.Reason = CallbackRequested
+		txn := &state.Txn{
+			Dequeue: []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
+			Wakes:   []state.Wake{{ConversationID: c.ID}},
+			Events:  []conversation.Event{ev, statusEvent(c, from, string(c.CustomerID), now)},
+		}
+		if o, err := r.store.OfferFor(ctx, c.ID, now); err == nil {
+			txn.DeleteOffers = []conversation.OfferID{o.ID}
+			txn.Releases = []state.Hold{{RMID: o.RMID, ConversationID: c.ID}}
+		}
+		return txn, nil
+	})
+	if err == nil {
+		r.Kick(ctx)
+	}
+	return c, err
+}
+
+// CallbackRequested is the disposition of a call whose client asked to
+// be called back.
+const CallbackRequested = "callback_requested"

@@ -62,3 +62,32 @@ func TestUntilIsForWrapUpOnly(t *testing.T) {
 		t.Fatal("until on an away presence validated")
 	}
 }
+
+// A caller who asks for a callback while their call is offered leaves the
+// queue; the offer is withdrawn and the RM's capacity freed.
+func TestCallbackWhileOffered(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, open(t))
+			f.available(t, "rm-pb-01")
+			c := f.open(t, "cus-pb-0001", conversation.ChannelVoice)
+			f.evaluate(t)
+			if _, ok := f.offerOf(t, c.ID); !ok {
+				t.Fatal("no offer")
+			}
+			got, err := f.r.Callback(f.ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != conversation.StatusClosed || got.Disposition != CallbackRequested {
+				t.Fatalf("after callback: %s %q", got.Status, got.Disposition)
+			}
+			if _, ok := f.offerOf(t, c.ID); ok || f.load(t, "rm-pb-01") != 0 {
+				t.Fatalf("offer left live or capacity held (load %d)", f.load(t, "rm-pb-01"))
+			}
+			if _, err := f.r.Callback(f.ctx, c.ID); err == nil {
+				t.Fatal("a second callback of a closed conversation was taken")
+			}
+		})
+	}
+}
