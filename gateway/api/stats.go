@@ -43,30 +43,44 @@ func (s *server) statsWindow(r *http.Request) (time.Time, time.Time, error) {
 	return since, now, nil
 }
 
-// getBoard serves GET /api/v1/stats: the wallboard figures, per team and
-// per segment. Supervisors with a team see their team only (and the
+// boardQuery is a wallboard request read: its window and the teams the
+// caller may see (nil: all).
+type boardQuery struct {
+	since, now time.Time
+	only       func(conversation.TeamID) bool
+}
+
+// readBoardQuery checks that figures are available and reads the caller
+// and the window. Supervisors with a team see their team only (and the
 // segments over its conversations); supervisors without a team and
-// admins see all; RMs may not.
-func (s *server) getBoard(w http.ResponseWriter, r *http.Request) {
+// admins see all (RMs are refused by the route).
+func (s *server) readBoardQuery(r *http.Request) (boardQuery, error) {
 	if s.stats == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, codeUnavailable, "figures are not available on this instance"))
-		return
+		return boardQuery{}, errorf(http.StatusServiceUnavailable, codeUnavailable, "figures are not available on this instance")
 	}
 	p, err := principal(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return boardQuery{}, err
 	}
-	since, now, err := s.statsWindow(r)
+	var q boardQuery
+	if q.since, q.now, err = s.statsWindow(r); err != nil {
+		return q, err
+	}
+	if p.Role == auth.RoleSupervisor && p.Team != "" {
+		q.only = func(id conversation.TeamID) bool { return id == p.Team }
+	}
+	return q, nil
+}
+
+// getBoard serves GET /api/v1/stats: the wallboard figures, per team and
+// per segment, scoped by readBoardQuery.
+func (s *server) getBoard(w http.ResponseWriter, r *http.Request) {
+	q, err := s.readBoardQuery(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var only func(conversation.TeamID) bool
-	if p.Role == auth.RoleSupervisor && p.Team != "" {
-		only = func(id conversation.TeamID) bool { return id == p.Team }
-	}
-	b, err := s.stats.Board(r.Context(), since, now, only)
+	b, err := s.stats.Board(r.Context(), q.since, q.now, q.only)
 	if err != nil {
 		s.fail(w, r, err)
 		return

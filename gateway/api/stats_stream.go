@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/airbranch/airbranch/channels/conversation"
-	"github.com/airbranch/airbranch/gateway/auth"
 )
 
 // Wallboard stream timing: a board every statsEvery; a stream ends after
@@ -23,25 +21,12 @@ const (
 // "board" with the same JSON as GET /api/v1/stats, at once and then every
 // 5 s, for up to 5 minutes. Scoped like getBoard.
 func (s *server) streamBoard(w http.ResponseWriter, r *http.Request) {
-	if s.stats == nil {
-		s.fail(w, r, errorf(http.StatusServiceUnavailable, codeUnavailable, "figures are not available on this instance"))
-		return
-	}
-	p, err := principal(r)
+	q, err := s.readBoardQuery(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	since, _, err := s.statsWindow(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	window := s.now().Sub(since)
-	var only func(conversation.TeamID) bool
-	if p.Role == auth.RoleSupervisor && p.Team != "" {
-		only = func(id conversation.TeamID) bool { return id == p.Team }
-	}
+	window := q.now.Sub(q.since)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -53,7 +38,7 @@ func (s *server) streamBoard(w http.ResponseWriter, r *http.Request) {
 	defer end.Stop()
 	for {
 		now := s.now()
-		b, err := s.stats.Board(r.Context(), now.Add(-window), now, only)
+		b, err := s.stats.Board(r.Context(), now.Add(-window), now, q.only)
 		if err != nil {
 			logger(r.Context(), s.log).Warn("wallboard figures failed", "error", err)
 			fmt.Fprintf(w, "event: error\ndata: {\"code\":\"unavailable\"}\n\n")
