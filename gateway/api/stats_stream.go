@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-
 )
 
 // Wallboard stream timing: a board every statsEvery; a stream ends after
