@@ -131,6 +131,8 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, hub: hub, metrics: newMetrics(instance)}
 	chans.registerLinkMetrics(g.metrics)
 	messages := outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now)
+	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
+	hub.SetQueues(figures.Queues)
 	var deskCtx context.Context
 	deskCtx, g.stopDesk = context.WithCancel(context.WithoutCancel(ctx))
 	g.desk, err = desk.NewServer(deskCtx, desk.Options{Hub: hub, Store: store, Directory: dir, Verifier: verifier,
@@ -148,7 +150,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		Routing:      rt,
 		Transfers:    rt,
 		Messages:     messages,
-		Stats:        &stats.Source{Store: store, Directory: dir, Policies: policies},
+		Stats:        figures,
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/gateway/stats"
 )
 
 // Welcome is the data of the first frame of a session. Resumed says the
@@ -15,6 +16,8 @@ type Welcome struct {
 	LastSeq  int64               `json:"last_seq"`
 	Resumed  bool                `json:"resumed"`
 	Snapshot *Snapshot           `json:"snapshot,omitempty"`
+	// Queue is the RM's team queue now, when known (see TypeQueue).
+	Queue *stats.Queue `json:"queue,omitempty"`
 	// PingSeconds is how often the server pings; a client that hears
 	// nothing for three times that should reconnect.
 	PingSeconds int `json:"ping_seconds"`

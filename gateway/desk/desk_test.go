@@ -168,6 +168,9 @@ func TestResumeAfterDisconnect(t *testing.T) {
 		if w.Resumed || w.Snapshot == nil || len(w.Snapshot.Offers) != 1 || w.Snapshot.Presence.State != conversation.PresenceAvailable {
 			t.Fatalf("fresh welcome %+v, want a snapshot with the live offer", w)
 		}
+		if w.Queue == nil || w.Queue.TeamID != "private_bank" {
+			t.Fatalf("welcome queue %+v, want the private_bank team's", w.Queue)
+		}
 		if _, w = in.dial(t, rmPB01, last+100); w.Resumed {
 			t.Fatal("a resume from a seq the stream never reached was taken")
 		}

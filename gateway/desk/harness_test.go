@@ -25,6 +25,7 @@ import (
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 	"github.com/airbranch/airbranch/gateway/state/statetest"
+	"github.com/airbranch/airbranch/gateway/stats"
 )
 
 var secret = []byte("desk-test-secret-of-at-least-32-bytes")
@@ -72,6 +73,7 @@ func newInstance(t *testing.T, store state.Store) *instance {
 	resolver := identity.NewResolver(dir, store, "HK")
 	in := &instance{store: store}
 	in.hub = desk.NewHub(store, resolver, log, monday)
+	in.hub.SetQueues((&stats.Source{Store: store, Directory: dir, Policies: pol}).Queues)
 	in.router, err = router.New(router.Options{Store: store, Directory: dir, Customers: resolver, Policies: pol, Observer: in.hub, Instance: "desk-test", Now: monday})
 	if err != nil {
 		t.Fatal(err)

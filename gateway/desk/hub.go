@@ -10,6 +10,7 @@ import (
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/stats"
 )
 
 // Topic is the store broadcast topic of desk events; the payload is the
@@ -35,7 +36,15 @@ type Hub struct {
 
 	mu       sync.Mutex
 	sessions map[conversation.RMID]map[*session]struct{}
+	queues   QueueSource
 }
+
+// QueueSource gives every team's queue now (stats.Source.Queues).
+type QueueSource func(ctx context.Context, now time.Time) (map[conversation.TeamID]stats.Queue, error)
+
+// SetQueues makes the hub push each desk its team's queue (a "queue"
+// frame, without seq) with every ping, every PingInterval.
+func (h *Hub) SetQueues(q QueueSource) { h.queues = q }
 
 var _ router.Observer = (*Hub)(nil)
 
@@ -69,14 +78,21 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 			h.wake(conversation.RMID(rm))
 		case <-ping.C:
-			h.pingAll()
+			h.pingAll(ctx)
 		}
 	}
 }
 
 // pingAll pings every local session, a few at a time, so one slow desk
-// does not delay the others' pings.
-func (h *Hub) pingAll() {
+// does not delay the others' pings, and sends each its team's queue.
+func (h *Hub) pingAll(ctx context.Context) {
+	var queues map[conversation.TeamID]stats.Queue
+	if h.queues != nil {
+		var err error
+		if queues, err = h.queues(ctx, h.now()); err != nil {
+			h.log.Warn("team queues for the desks not read", "error", err)
+		}
+	}
 	h.mu.Lock()
 	all := make([]*session, 0, len(h.sessions))
 	for _, set := range h.sessions {
@@ -92,6 +108,9 @@ func (h *Hub) pingAll() {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			s.ping()
+			if q, ok := queues[conversation.TeamID(s.p.Team)]; ok {
+				s.sendQueue(q)
+			}
 		})
 	}
 	wg.Wait()

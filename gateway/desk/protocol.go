@@ -35,6 +35,10 @@ const (
 	// TypeError answers a request that failed, or a frame that could not
 	// be read (see ErrorData); the connection stays open.
 	TypeError = "error"
+	// TypeQueue carries the RM's team queue now (stats.Queue: waiting,
+	// longest wait), every PingInterval; it has no seq (a later one
+	// replaces it).
+	TypeQueue = "queue"
 )
 
 // Stream event types (the RM's ordered stream, each with its seq).

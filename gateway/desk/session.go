@@ -14,6 +14,7 @@ import (
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/gateway/auth"
 	"github.com/airbranch/airbranch/gateway/state"
+	"github.com/airbranch/airbranch/gateway/stats"
 )
 
 // Session limits.
@@ -103,6 +104,15 @@ func (s *session) ping() {
 	}
 }
 
+// sendQueue sends the team's queue figures (a frame without seq); a desk
+// that cannot take it in time is closed as slow.
+func (s *session) sendQueue(q stats.Queue) {
+	raw, _ := json.Marshal(q)
+	if err := s.send(Frame{V: Version, Type: TypeQueue, Data: raw}); err != nil && !errors.Is(err, errClosed) {
+		s.shut(CloseSlowClient, "the desk did not take frames in time; reconnect and resume")
+	}
+}
+
 // start serves the session: the welcome on the caller's goroutine (the
 // HTTP handler's, which then returns, so its grown stack is freed), then
 // the reader on a fresh goroutine tracked by wg, until the desk leaves or
@@ -134,6 +144,13 @@ func (s *session) welcome(ctx context.Context, after int64) error {
 		return err
 	}
 	w := Welcome{RMID: s.rm, TeamID: s.p.Team, LastSeq: page.Last, PingSeconds: int(PingInterval / time.Second)}
+	if s.hub.queues != nil {
+		if qs, err := s.hub.queues(ctx, s.hub.now()); err == nil {
+			if q, ok := qs[s.p.Team]; ok {
+				w.Queue = &q
+			}
+		}
+	}
 	s.mu.Lock()
 	if after >= 0 && !page.Gap && after <= page.Last {
 		w.Resumed = true

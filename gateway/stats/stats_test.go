@@ -119,6 +119,15 @@ func TestBoardAndScorecard(t *testing.T) {
 				t.Fatalf("a mass supervisor's board shows teams %+v", onlyMass.Teams)
 			}
 
+			queues, err := src.Queues(ctx, clk.now())
+			must(t, err)
+			if q := queues["private_bank"]; q.Waiting != 1 || q.LongestWaitSeconds != 40 {
+				t.Fatalf("private_bank queue %+v, want 1 waiting for 40 s", q)
+			}
+			if q := queues["mass"]; q.Waiting != 0 {
+				t.Fatalf("mass queue %+v, want none", q)
+			}
+
 			sc, err := src.Scorecard(ctx, "rm-pb-01", start, clk.now())
 			must(t, err)
 			if sc.Handled != 1 || sc.AHTSeconds != 240 || sc.Leads != 1 || sc.Dispositions["lead:mortgage"] != 1 || sc.TeamID != "private_bank" {
