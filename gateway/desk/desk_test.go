@@ -181,8 +181,7 @@ func TestResumeAfterDisconnect(t *testing.T) {
 // instance reaches the RM connected to another (through the store).
 func TestTwoTabsAndTwoInstances(t *testing.T) {
 	stores(t, func(t *testing.T, newStore func() state.Store) {
-		store := newStore()
-		a, b := newInstance(t, store), newInstance(t, store)
+		a, b := newInstance(t, newStore()), newInstance(t, newStore())
 		tab1, _ := b.dial(t, rmPB01, -1)
 		tab2, _ := b.dial(t, rmPB01, -1)
 		tab1.request("presence", map[string]string{"state": "available"})

@@ -108,15 +108,22 @@ func newInstance(t *testing.T, store state.Store) *instance {
 }
 
 // stores runs fn on the memory store and on Redis (real when
-// AIRBRANCH_TEST_REDIS_URL is set, else miniredis).
+// AIRBRANCH_TEST_REDIS_URL is set, else miniredis). newStore returns the
+// store of one more instance: on Redis a client of its own on the same
+// Redis and key prefix, as another gateway instance has.
 func stores(t *testing.T, fn func(t *testing.T, newStore func() state.Store)) {
 	t.Run("memory", func(t *testing.T) {
 		s := state.NewMemory()
 		fn(t, func() state.Store { return s })
 	})
 	t.Run("redis", func(t *testing.T) {
-		s := statetest.OpenRedis(t, "abdesk")
-		fn(t, func() state.Store { return s })
+		pool := statetest.OpenRedisInstances(t, "abdesk", 2)
+		n := 0
+		fn(t, func() state.Store {
+			s := pool[n%len(pool)]
+			n++
+			return s
+		})
 	})
 }
 

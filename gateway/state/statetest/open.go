@@ -18,6 +18,14 @@ import (
 // configured Redis that cannot be reached fails the test.
 func OpenRedis(t testing.TB, tag string) *state.Redis {
 	t.Helper()
+	return OpenRedisInstances(t, tag, 1)[0]
+}
+
+// OpenRedisInstances returns n Redis stores on one Redis and one key
+// prefix, each with connections of its own, as n gateway instances have
+// (see OpenRedis for the Redis used and the cleanup).
+func OpenRedisInstances(t testing.TB, tag string, n int) []*state.Redis {
+	t.Helper()
 	url := os.Getenv("AIRBRANCH_TEST_REDIS_URL")
 	if url == "" {
 		url = "redis://" + miniredis.RunT(t).Addr()
@@ -25,13 +33,19 @@ func OpenRedis(t testing.TB, tag string) *state.Redis {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "{" + tag + "-" + hex.EncodeToString(b[:]) + "}"
-	s, err := state.OpenRedis(context.Background(), state.RedisOptions{URL: url, KeyPrefix: prefix})
-	if err != nil {
-		t.Fatalf("redis at %s: %v", url, err)
+	out := make([]*state.Redis, n)
+	for i := range out {
+		s, err := state.OpenRedis(context.Background(), state.RedisOptions{URL: url, KeyPrefix: prefix})
+		if err != nil {
+			t.Fatalf("redis at %s: %v", url, err)
+		}
+		out[i] = s
 	}
 	t.Cleanup(func() {
-		_ = s.Close()
+		for _, s := range out {
+			_ = s.Close()
+		}
 		PurgeRedisURL(t, url, prefix)
 	})
-	return s
+	return out
 }
