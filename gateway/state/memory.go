@@ -54,6 +54,8 @@ type Memory struct {
 	subs    subscribers
 	threads threadState
 	streams streamState
+	// byCustomer indexes conversations by customer for listings.
+	byCustomer customerIndex
 	// wallNow is the wall clock of decision-record expiry (DecisionTTL).
 	wallNow func() time.Time
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/airbranch/airbranch/channels/conversation"
 )
@@ -38,7 +39,56 @@ func (m *Memory) CreateConversation(_ context.Context, c conversation.Conversati
 	}
 	out := cloneConversation(e.c)
 	sh.mu.Unlock()
+	m.byCustomer.add(c.CustomerID, c.ID)
 	return out, nil
+}
+
+// customerIndex lists each customer's conversation ids in id order, so a
+// listing filtered by customer (routing's last-RM lookup on every route,
+// the customer card) reads that customer's conversations only.
+type customerIndex struct {
+	mu  sync.RWMutex
+	ids map[conversation.CustomerID][]conversation.ConversationID
+}
+
+func (x *customerIndex) add(cust conversation.CustomerID, id conversation.ConversationID) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ids == nil {
+		x.ids = make(map[conversation.CustomerID][]conversation.ConversationID)
+	}
+	list := x.ids[cust]
+	i, _ := slices.BinarySearch(list, id)
+	x.ids[cust] = slices.Insert(list, i, id)
+}
+
+// before returns a copy of cust's ids below cursor ("" for all), oldest
+// first.
+func (x *customerIndex) before(cust conversation.CustomerID, cursor conversation.ConversationID) []conversation.ConversationID {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	list := x.ids[cust]
+	if cursor != "" {
+		i, _ := slices.BinarySearch(list, cursor)
+		list = list[:i]
+	}
+	return slices.Clone(list)
+}
+
+// listCustomer is ListConversations for a filter with a customer: that
+// customer's conversations, newest first, until Limit+1 match.
+func (m *Memory) listCustomer(f ConversationFilter, need int) []conversation.Conversation {
+	ids := m.byCustomer.before(f.CustomerID, conversation.ConversationID(f.Cursor))
+	var cands []conversation.Conversation
+	for i := len(ids) - 1; i >= 0 && len(cands) < need; i-- {
+		sh := &m.convs[m.shard(string(ids[i]))]
+		sh.mu.RLock()
+		if e, ok := sh.byID[ids[i]]; ok && f.matches(&e.c) {
+			cands = append(cands, e.c) // shallow: slices are never changed in place
+		}
+		sh.mu.RUnlock()
+	}
+	return cands
 }
 
 // Conversation returns a copy of the conversation with id, or ErrNotFound.
@@ -100,7 +150,8 @@ func checkUpdate(id conversation.ConversationID, next conversation.Conversation)
 // first. Each shard is walked backwards from the cursor until it has given
 // Limit+1 matches; the shards' candidates are then merged. A filter that
 // matches few conversations walks every conversation older than the
-// cursor. Errors: a conversation.ErrInvalid error for a bad filter.
+// cursor, except a filter with a customer, which reads only that
+// customer's conversations (customerIndex).
 func (m *Memory) ListConversations(_ context.Context, f ConversationFilter) (ConversationPage, error) {
 	f, err := f.normalize()
 	if err != nil {
@@ -109,7 +160,10 @@ func (m *Memory) ListConversations(_ context.Context, f ConversationFilter) (Con
 	need := f.Limit + 1
 	cursor := conversation.ConversationID(f.Cursor)
 	var cands []conversation.Conversation
-	for i := range m.convs {
+	if f.CustomerID != "" {
+		cands = m.listCustomer(f, need)
+	}
+	for i := 0; i < len(m.convs) && f.CustomerID == ""; i++ {
 		sh := &m.convs[i]
 		sh.mu.RLock()
 		end := len(sh.order)
