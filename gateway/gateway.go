@@ -31,6 +31,7 @@ import (
 	"github.com/airbranch/airbranch/gateway/router"
 	"github.com/airbranch/airbranch/gateway/state"
 	"github.com/airbranch/airbranch/gateway/stats"
+	"github.com/airbranch/airbranch/gateway/wallboard"
 )
 
 // HTTP server timeouts beyond the configured header timeout.
@@ -162,6 +163,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	mux.Handle("/api/", g.refuseWhileDraining(apiHandler))
 	mux.Handle("GET "+desk.Path, g.refuseWhileDraining(g.desk))
 	mux.Handle(console.Prefix, console.Handler())
+	mux.Handle(wallboard.Prefix, wallboard.Handler())
 	chans.mount(mux)
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	return g, nil

@@ -46,9 +46,16 @@ func (s *Source) Board(ctx context.Context, since, now time.Time, team func(conv
 		return b, fmt.Errorf("stats: teams: %w", err)
 	}
 	byTeam := map[conversation.TeamID]*Figures{}
+	segTeams := map[conversation.Segment][]*Figures{} // the segment teams serving each segment
 	for _, t := range teams {
 		if team(t.ID) {
 			f := &Figures{Key: string(t.ID), Group: t.Group, RMs: map[string]int{}}
+			if t.Kind == conversation.TeamSegment {
+				if wb, ok := s.Policies.WaitBudget(t.Segment); ok {
+					f.BudgetSeconds, f.BudgetPercent = wb.Within.Seconds(), wb.Percent
+				}
+				segTeams[t.Segment] = append(segTeams[t.Segment], f)
+			}
 			byTeam[t.ID] = f
 		}
 	}
@@ -85,7 +92,7 @@ func (s *Source) Board(ctx context.Context, since, now time.Time, team func(conv
 		}
 		add(seg(c.Segment), c, wb, ok)
 	}
-	if err := s.waiting(ctx, now, byTeam, seg, team); err != nil {
+	if err := s.waiting(ctx, now, byTeam, segTeams, seg, team); err != nil {
 		return b, err
 	}
 	if err := s.rms(ctx, now, byTeam); err != nil {
@@ -175,9 +182,11 @@ func (s *Source) window(ctx context.Context, since, now time.Time) ([]conversati
 	return out, nil
 }
 
-// waiting counts the queue: per segment, and per team for conversations
-// that carry one (a transfer to a team, a requeue).
-func (s *Source) waiting(ctx context.Context, now time.Time, byTeam map[conversation.TeamID]*Figures, seg func(conversation.Segment) *Figures, team func(conversation.TeamID) bool) error {
+// waiting counts the queue: per segment, and per team, as Queues does:
+// for the team a conversation carries (a transfer to a team, a requeue),
+// else for the segment teams of its segment.
+func (s *Source) waiting(ctx context.Context, now time.Time, byTeam map[conversation.TeamID]*Figures, segTeams map[conversation.Segment][]*Figures,
+	seg func(conversation.Segment) *Figures, team func(conversation.TeamID) bool) error {
 	entries, err := s.Store.Queue(ctx, router.WaitingQueue, 0)
 	if err != nil {
 		return fmt.Errorf("stats: queue: %w", err)
@@ -195,7 +204,11 @@ func (s *Source) waiting(ctx context.Context, now time.Time, byTeam map[conversa
 			continue
 		}
 		wait := now.Sub(c.QueuedAt).Seconds()
-		for _, f := range []*Figures{byTeam[c.TeamID], seg(c.Segment)} {
+		counted := []*Figures{seg(c.Segment), byTeam[c.TeamID]}
+		if c.TeamID == "" {
+			counted = append(counted, segTeams[c.Segment]...)
+		}
+		for _, f := range counted {
 			if f == nil {
 				continue
 			}

@@ -109,7 +109,7 @@ func TestBoardAndScorecard(t *testing.T) {
 					team = f
 				}
 			}
-			if team.Handled != 1 || team.RMs["away"] != 1 || team.RMs["offline"] == 0 {
+			if team.Handled != 1 || team.RMs["away"] != 1 || team.RMs["offline"] == 0 || team.Waiting != 1 || team.BudgetSeconds != 20 || team.BudgetPercent != 80 {
 				t.Fatalf("private_bank team %+v", team)
 			}
 
