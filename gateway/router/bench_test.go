@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,10 +96,13 @@ func bigWorld(b *testing.B) *directory.Static {
 // 10,000 waiting web chats (cost 25, so 4,000 can be offered): read the
 // queue and the conversations, build the snapshot, decide all 10,000 in
 // serving order, commit each offer atomically and record each wait, in
-// batches of passBatchSize Txns. It reports decisions/s over the pass and
-// the p50/p99 latency of one batch (one EVALSHA on Redis), for full
-// decision records (every candidate) and compact ones (named RMs and the
-// choice).
+// batches of passBatchSize Txns. It reports decisions/s over the pass,
+// the p50/p99 latency of one batch (one EVALSHA on Redis), the batches'
+// wall time per decision (commit-µs/decision: encoding, round trip and
+// script) and on Redis the server's EVALSHA time per decision
+// (server-µs/decision, from INFO commandstats: another client's scripts
+// during the pass count too), for full decision records (every
+// candidate) and compact ones (named RMs and the choice).
 func BenchmarkEvaluate(b *testing.B) {
 	for _, mode := range []routing.RecordMode{routing.RecordFull, routing.RecordCompact} {
 		for _, backend := range []string{"memory", "redis"} {
@@ -122,7 +127,8 @@ func benchEvaluate(b *testing.B, backend string, mode routing.RecordMode) {
 		customers = append(customers, c)
 	}
 	var decisions, offers int
-	var elapsed time.Duration
+	var elapsed, committing time.Duration
+	var server int64 // µs of EVALSHA on the Redis server during the passes
 	var lats []time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -154,6 +160,7 @@ func benchEvaluate(b *testing.B, backend string, mode routing.RecordMode) {
 				b.Fatal(err)
 			}
 		}
+		evalBefore := evalshaMicros(ctx, base)
 		b.StartTimer()
 		start := time.Now()
 		if err := r.Evaluate(ctx); err != nil {
@@ -161,9 +168,13 @@ func benchEvaluate(b *testing.B, backend string, mode routing.RecordMode) {
 		}
 		elapsed += time.Since(start)
 		b.StopTimer()
+		server += evalshaMicros(ctx, base) - evalBefore
 		decisions += 10000
 		offers += store.offers
 		lats = append(lats, store.lats...)
+		for _, l := range store.lats {
+			committing += l
+		}
 		_ = base.Close()
 		b.StartTimer()
 	}
@@ -178,6 +189,35 @@ func benchEvaluate(b *testing.B, backend string, mode routing.RecordMode) {
 	b.ReportMetric(float64(offers)/float64(b.N), "offers/pass")
 	b.ReportMetric(pct(0.50), "p50-batch-µs")
 	b.ReportMetric(pct(0.99), "p99-batch-µs")
+	b.ReportMetric(float64(committing.Microseconds())/float64(decisions), "commit-µs/decision")
+	if backend == "redis" {
+		b.ReportMetric(float64(server)/float64(decisions), "server-µs/decision")
+	}
+}
+
+// evalshaMicros returns the server's total time in EVALSHA so far (INFO
+// commandstats, µs), 0 for a store that is not Redis. The server is
+// shared, so another client's scripts during a pass count too.
+func evalshaMicros(ctx context.Context, s state.Store) int64 {
+	rs, ok := s.(*state.Redis)
+	if !ok {
+		return 0
+	}
+	info, err := rs.Client().Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(info) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_evalsha:"); ok {
+			for field := range strings.SplitSeq(strings.TrimSpace(rest), ",") {
+				if v, ok := strings.CutPrefix(field, "usec="); ok {
+					n, _ := strconv.ParseInt(v, 10, 64)
+					return n
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // benchRedis opens the Redis of AIRBRANCH_TEST_REDIS_URL (default db 15 of

@@ -165,24 +165,6 @@ func (r *Redis) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 	return fromMicros(int64(next)), true, nil
 }
 
-// Decisions returns up to limit of the conversation's decision records
-// (all kept when limit <= 0), newest first (LRANGE).
-func (r *Redis) Decisions(ctx context.Context, id conversation.ConversationID, limit int) ([]json.RawMessage, error) {
-	stop := int64(-1)
-	if limit > 0 {
-		stop = int64(limit) - 1
-	}
-	raw, err := r.client.LRange(ctx, r.decisionsKey(id), 0, stop).Result()
-	if err != nil {
-		return nil, redisErr("decisions of "+string(id), err)
-	}
-	out := make([]json.RawMessage, len(raw))
-	for i, s := range raw {
-		out[i] = json.RawMessage(s)
-	}
-	return out, nil
-}
-
 // Cursors returns the round-robin cursors (HGETALL).
 func (r *Redis) Cursors(ctx context.Context) (map[string]conversation.RMID, error) {
 	fields, err := r.client.HGetAll(ctx, r.cursorsKey()).Result()

@@ -105,11 +105,19 @@ type commitPres struct {
 	St string `json:"st"`
 }
 
+// commitDecision is a decision record: K its list, RK the list of the
+// rosters its conversation's records name (decrosters), A the ARGV index
+// of the list element; when the record names a roster, H its hash, R its
+// key, and RA the ARGV index of its stored form when it is sent.
 type commitDecision struct {
 	K   int    `json:"k"`
+	RK  int    `json:"rk"`
 	A   int    `json:"a"`
 	Max int    `json:"max"`
 	TTL string `json:"ttl"`
+	H   string `json:"h,omitempty"`
+	R   int    `json:"r,omitempty"`
+	RA  int    `json:"ra,omitempty"`
 }
 
 type commitWake struct {
@@ -147,6 +155,9 @@ func (k *commitKeys) of(key string) int {
 	return len(k.keys)
 }
 
+// decisionTTLms is DecisionTTL in ms, as PEXPIRE takes it.
+var decisionTTLms = strconv.FormatInt(DecisionTTL.Milliseconds(), 10)
+
 func usString(t time.Time) string { return strconv.FormatInt(micros(t), 10) }
 
 // Commit applies txn in one EVALSHA of commitLua (see Router.Commit): the
@@ -156,25 +167,22 @@ func usString(t time.Time) string { return strconv.FormatInt(micros(t), 10) }
 // Version+1 and a write token, and a command re-sent after a lost reply
 // is recognised by that token and reported as the success it was (a Txn
 // without a conversation has no such protection; OpenRedis does not
-// re-send). Errors: ErrConflict for a version mismatch, a *GuardError
-// (wrapping ErrConflict) for the first failed guard, ErrNotFound for a
-// missing conversation, a conversation.ErrInvalid error for a malformed
-// Txn, ErrUnavailable.
+// re-send). A decision record is stored packed, naming a roster that is
+// sent along when this process has not stored it (see redis_decisions.go);
+// if the script finds a roster missing it applies nothing and the Commit
+// is run once more with the roster. Errors: ErrConflict for a version
+// mismatch, a *GuardError (wrapping ErrConflict) for the first failed
+// guard, ErrNotFound for a missing conversation, a conversation.ErrInvalid
+// error for a malformed Txn, ErrUnavailable.
 func (r *Redis) Commit(ctx context.Context, txn Txn) error {
 	if err := validateTxn(&txn); err != nil {
 		return fmt.Errorf("redis commit: %w", err)
 	}
-	b := r.newCommitBuild()
-	p, err := r.commitPayload(b, &txn)
+	res, err := r.runCommit(ctx, "commit", r.scripts.commit, func(b *commitBuild) (any, error) {
+		return r.commitPayload(b, &txn)
+	})
 	if err != nil {
 		return err
-	}
-	if err := b.setPayload(p); err != nil {
-		return err
-	}
-	res, err := r.scripts.commit.Run(ctx, r.client, b.keys.keys, b.args...).Result()
-	if err != nil {
-		return redisErr("commit", err)
 	}
 	arr, err := scriptReply("commit", res)
 	if err != nil {
@@ -184,38 +192,45 @@ func (r *Redis) Commit(ctx context.Context, txn Txn) error {
 }
 
 // CommitBatch applies txns in order in one EVALSHA of commitBatchLua (see
-// Router.CommitBatch), each atomically and on its own, as Commit would.
+// Router.CommitBatch), each atomically and on its own, as Commit would
+// (a missing roster makes the script refuse the whole batch before
+// applying any, and the batch is run once more with the rosters).
 // It returns one error per Txn (nil when applied), or a non-nil second
 // error (ErrUnavailable) when the batch could not be run, in which case
 // none, some or all may have been applied.
 func (r *Redis) CommitBatch(ctx context.Context, txns []Txn) ([]error, error) {
 	errs := make([]error, len(txns))
-	b := r.newCommitBuild()
-	var payloads []*commitPayload
-	var sent []int // index in txns of each payload
+	var valid []int // index in txns of each valid Txn
 	for i := range txns {
-		txn := &txns[i]
-		if err := validateTxn(txn); err != nil {
+		if err := validateTxn(&txns[i]); err != nil {
 			errs[i] = fmt.Errorf("redis commit: %w", err)
 			continue
 		}
-		p, err := r.commitPayload(b, txn)
-		if err != nil {
-			errs[i] = err
-			continue
+		valid = append(valid, i)
+	}
+	var sent []int // index in txns of each payload
+	res, err := r.runCommit(ctx, "commit batch", r.scripts.commitBatch, func(b *commitBuild) (any, error) {
+		sent = sent[:0]
+		payloads := make([]*commitPayload, 0, len(valid))
+		for _, i := range valid {
+			p, err := r.commitPayload(b, &txns[i])
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			payloads = append(payloads, p)
+			sent = append(sent, i)
 		}
-		payloads = append(payloads, p)
-		sent = append(sent, i)
-	}
-	if len(payloads) == 0 {
-		return errs, nil
-	}
-	if err := b.setPayload(payloads); err != nil {
+		if len(payloads) == 0 {
+			return nil, nil
+		}
+		return payloads, nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	res, err := r.scripts.commitBatch.Run(ctx, r.client, b.keys.keys, b.args...).Result()
-	if err != nil {
-		return nil, redisErr("commit batch", err)
+	if res == nil {
+		return errs, nil
 	}
 	replies, ok := res.([]any)
 	if !ok || len(replies) != len(sent) {
@@ -276,20 +291,29 @@ func guardReply(arr []any) guardFailure {
 
 // commitBuild collects what one EVALSHA sends: the keys, and the ARGV
 // (payload, key prefix, then the records). The records
-// (conversation, offer, presences, events, decision record) travel as
-// ARGV entries of their own and the payload names them by index (A):
-// inside the payload they would be escaped by Go and unescaped by cjson,
-// which for a full decision record (tens of KB) cost more than the rest
-// of the commit.
+// (conversation, offer, presences, events, decision record, rosters)
+// travel as ARGV entries of their own and the payload names them by index
+// (A): inside the payload they would be escaped by Go and unescaped by
+// cjson, which for a full decision record (tens of KB) cost more than the
+// rest of the commit.
 type commitBuild struct {
 	keys  *commitKeys
 	args  []any
 	token string // of the EVALSHA; each Txn's write token is this and its index
 	n     int    // Txns encoded so far
+	// allRosters sends every roster named, stored or not (the second run
+	// after the script found one missing).
+	allRosters bool
+	// rosterArgs maps each roster key named to the ARGV index of its
+	// stored form, 0 when it is not sent.
+	rosterArgs map[string]int
+	// records holds the packed decision records, one after the other
+	// (each ARGV entry is a slice of it), from recordBufs until release.
+	records *[]byte
 }
 
-func (r *Redis) newCommitBuild() *commitBuild {
-	return &commitBuild{keys: r.newCommitKeys(), args: []any{"", r.prefix}, token: writeToken()}
+func (r *Redis) newCommitBuild(allRosters bool) *commitBuild {
+	return &commitBuild{keys: r.newCommitKeys(), args: []any{"", r.prefix}, token: writeToken(), allRosters: allRosters}
 }
 
 // arg appends a record (a string or a []byte of JSON) and returns its
@@ -404,8 +428,22 @@ func (r *Redis) commitPayload(b *commitBuild, txn *Txn) (*commitPayload, error) 
 		p.Events = append(p.Events, commitRef{K: keys.of(r.eventsKey(e.ConversationID)), A: arg(j)})
 	}
 	if d := txn.Decision; d != nil {
-		p.Decision = &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), A: arg(d.json()),
-			Max: MaxDecisionsKept, TTL: strconv.FormatInt(DecisionTTL.Milliseconds(), 10)}
+		cd := &commitDecision{K: keys.of(r.decisionsKey(d.ConversationID)), RK: keys.of(r.decisionRostersKey(d.ConversationID)),
+			Max: MaxDecisionsKept, TTL: decisionTTLms}
+		if d.Decision == nil {
+			cd.A = arg(d.json())
+		} else {
+			rec, e, err := b.packRecord(d.Decision)
+			if err != nil {
+				return nil, fmt.Errorf("redis commit: %w", err)
+			}
+			cd.A = arg(rec)
+			if e != nil {
+				key := r.rosterKey(e.hash)
+				cd.H, cd.R, cd.RA = e.hash, keys.of(key), b.rosterArg(key, e)
+			}
+		}
+		p.Decision = cd
 	}
 	for _, w := range txn.Wakes {
 		cw := commitWake{ID: string(w.ConversationID)}

@@ -5,8 +5,14 @@ package state
 // KEYS[5] wakes, KEYS[6] cursors, then every other key the Go side can
 // name; the payload refers to keys by their index in KEYS. ARGV: the
 // payload (JSON, with the write token in field n), the key prefix, then
-// the records (JSON text), which the payload names by their index in ARGV
-// (field a).
+// the records (JSON text, or a packed decision record), which the payload
+// names by their index in ARGV (field a), and the rosters sent (field ra).
+//
+// Before anything else it checks the rosters that decision records name
+// (see redis_decisions.go): a roster sent is stored, one not sent must
+// exist and has its expiry renewed; if one is missing it returns
+// {"rosters", hash…} and applies nothing, and the Go side runs it again
+// with the rosters attached.
 //
 // It reads and checks first (the conversation's version, then each guard
 // in order) and writes only when every check passed, so a refused Txn
@@ -36,19 +42,32 @@ package state
 // run's write token and version, i.e. a re-sent command), {0} when the
 // conversation does not exist, {2, stored version} on a version mismatch,
 // {3, guard index (from 1), failure code, details…} when a guard fails,
-// {4, message} for a payload the Go side should never send.
+// {4, message} for a payload the Go side should never send, and
+// {"rosters", hash…} (nothing applied) when rosters are missing.
 const commitLua = luaDropOffer + commitApplyLua + `
-return apply(cjson.decode(ARGV[1]))
+local t = cjson.decode(ARGV[1])
+local missing = rosters({t})
+if #missing > 0 then
+  return {'rosters', unpack(missing)}
+end
+return apply(t)
 `
 
 // commitBatchLua applies several Txns in one EVALSHA (see
 // Redis.CommitBatch): ARGV[1] is a JSON array of commitLua payloads over
 // one shared KEYS and ARGV, applied in order, each checked and written on
 // its own exactly as commitLua would; it returns one commitLua reply per
-// payload. A refused Txn does not stop the ones after it.
+// payload. A refused Txn does not stop the ones after it. The rosters of
+// every payload are checked first, so a missing one refuses the whole
+// batch ({"rosters", hash…}) before any Txn is applied.
 const commitBatchLua = luaDropOffer + commitApplyLua + `
+local ts = cjson.decode(ARGV[1])
+local missing = rosters(ts)
+if #missing > 0 then
+  return {'rosters', unpack(missing)}
+end
 local out = {}
-for i, t in ipairs(cjson.decode(ARGV[1])) do
+for i, t in ipairs(ts) do
   out[i] = apply(t)
 end
 return out
@@ -68,6 +87,58 @@ local function load(key, except)
     end
   end
   return n
+end
+
+-- rosters(ts) runs before any payload of ts is applied: it stores each
+-- roster a decision record names and the Go side sent (d.ra), and renews
+-- the expiry of each one not sent, returning the hashes of those missing
+-- (the caller then applies nothing).
+local function rosters(ts)
+  local missing, seen = {}, {}
+  for _, t in ipairs(ts) do
+    local d = t.d
+    if d and d.r and not seen[d.r] then
+      seen[d.r] = true
+      if d.ra then
+        redis.call('SET', KEYS[d.r], ARGV[d.ra], 'PX', d.ttl)
+      elseif redis.call('PEXPIRE', KEYS[d.r], d.ttl) == 0 then
+        missing[#missing + 1] = d.h
+      end
+    end
+  end
+  return missing
+end
+
+-- keepRosters(d), after decision record d is written: KEYS[d.rk] lists
+-- the rosters the conversation's records name and expires with them; every
+-- roster listed besides d.h (renewed by rosters above) is renewed too, so
+-- no roster expires before a record naming it.
+local function keepRosters(d)
+  local listed
+  if d.h then
+    listed = redis.call('SET', KEYS[d.rk], d.h, 'PX', d.ttl, 'GET')
+    if not listed or listed == d.h then
+      return
+    end
+  elseif redis.call('PEXPIRE', KEYS[d.rk], d.ttl) == 1 then
+    listed = redis.call('GET', KEYS[d.rk])
+  else
+    return
+  end
+  local all, seen = {}, {}
+  if d.h then
+    all[1], seen[d.h] = d.h, true
+  end
+  for h in string.gmatch(listed, '%x+') do
+    if not seen[h] then
+      seen[h] = true
+      all[#all + 1] = h
+      redis.call('PEXPIRE', prefix .. 'roster:' .. h, d.ttl)
+    end
+  end
+  if d.h then
+    redis.call('SET', KEYS[d.rk], table.concat(all, ' '), 'PX', d.ttl)
+  end
 end
 
 local function apply(t)
@@ -213,6 +284,7 @@ if d then
     redis.call('LTRIM', KEYS[d.k], '0', tostring(d.max - 1))
   end
   redis.call('PEXPIRE', KEYS[d.k], d.ttl)
+  keepRosters(d)
 end
 for _, w in ipairs(t.w or {}) do
   if w.at then
