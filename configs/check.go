@@ -10,7 +10,8 @@ import (
 // Check loads the configuration at path as Load does (path "" means the
 // embedded defaults; getenv as for Load) and the directory it names as
 // LoadDirectory does, compiles the routing section against the directory
-// as CompileRouting does, and returns every problem of the three at once as
+// as CompileRouting does, checks that every sip.rm_phones rm is one of the
+// directory's RMs, and returns every problem of the three at once as
 // Problems: what `airbranch check-config` prints, one per line. The config
 // and directory are returned only when there is no problem. A config file
 // that cannot be read gives an error wrapping the os error.
@@ -37,6 +38,7 @@ func Check(path string, getenv func(string) string) (*Config, *directory.Static,
 		dir = d
 		if d != nil {
 			problems = mergeProblems(problems, checkRouting(cfg, d))
+			problems = append(problems, checkSIPPhones(cfg, d)...)
 		}
 	}
 	if err := problems.Err(); err != nil {

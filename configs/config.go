@@ -25,6 +25,8 @@ type Config struct {
 	// until accounts (or an SMSC address) are configured.
 	SMS    SMSConfig    `yaml:"sms"`
 	WeChat WeChatConfig `yaml:"wechat"`
+	// SIP is the voice channel; off until a listener address is set.
+	SIP SIPConfig `yaml:"sip"`
 	// Routing is the skills-based routing configuration (policies, costs,
 	// offer timeouts, wrap-up, queue priorities); the embedded defaults
 	// equal routing.DefaultConfig(). It is compiled against the directory
@@ -145,6 +147,15 @@ type Secrets struct {
 	// SMPPPassword is the SMSC bind password (AIRBRANCH_SMPP_PASSWORD; at
 	// most 8 characters, SMPP 3.4 §5.2.2).
 	SMPPPassword string
+	// SIPNonceSecret keys the voice channel's digest nonces
+	// (AIRBRANCH_SIP_NONCE_SECRET); every instance needs the same one.
+	// Empty: a random one per process.
+	SIPNonceSecret string
+	// SIPTrunkPasswords holds the digest password of each sip.trunks item
+	// with a username, by trunk name (AIRBRANCH_SIP_TRUNK_<NAME>_PASSWORD);
+	// SIPPhonePasswords each RM phone's, by user name
+	// (AIRBRANCH_SIP_PHONE_<USERNAME>_PASSWORD). Nil when none is set.
+	SIPTrunkPasswords, SIPPhonePasswords map[string]string
 	// Redis passwords for Addrs (AIRBRANCH_REDIS_PASSWORD, and
 	// AIRBRANCH_REDIS_SENTINEL_PASSWORD for Sentinels that require one).
 	RedisPassword, RedisSentinelPassword string

@@ -85,7 +85,7 @@ func load(path string, getenv func(string) string) (*Config, Problems, error) {
 // relative to the file's folder.
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.File)
-	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File} {
+	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -115,6 +115,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"secrets.smpp_password", EnvSMPPPassword, &c.Secrets.SMPPPassword},
 		{"secrets.redis_password", EnvRedisPassword, &c.Secrets.RedisPassword},
 		{"secrets.redis_sentinel_password", EnvRedisSentinelPassword, &c.Secrets.RedisSentinelPassword},
+		{"secrets.sip_nonce_secret", EnvSIPNonceSecret, &c.Secrets.SIPNonceSecret},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v
@@ -122,6 +123,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		}
 	}
 	c.applyWeChatEnv(getenv)
+	c.applySIPEnv(getenv)
 }
 
 // applyWeChatEnv reads the credentials of each of several WeChat accounts

@@ -69,6 +69,9 @@ func TestDefaultIsValid(t *testing.T) {
 		WeChat: WeChatConfig{Accounts: []WeChatAccount{}, APIBaseURL: wechat.DefaultAPIBaseURL, TimestampSkew: wechat.DefaultTimestampSkew,
 			AckTimeout: wechat.DefaultAckTimeout, APITimeout: wechat.DefaultAPITimeout, TokenLockTTL: wechat.DefaultTokenLockTTL,
 			TokenRefreshMargin: wechat.DefaultTokenRefreshMargin, Window: wechat.DefaultWindow()},
+		SIP: SIPConfig{MediaIP: "0.0.0.0", RTPPortMin: 10000, RTPPortMax: 10999, Trunks: []SIPTrunk{}, Realm: "airbranch", RMPhones: []SIPPhone{},
+			RegisterMinExpires: time.Minute, RegisterMaxExpires: time.Hour, RegisterDefaultExpires: 10 * time.Minute,
+			AnnounceEvery: 30 * time.Second, RMRingTimeout: 20 * time.Second, RTPTimeout: 30 * time.Second, DefaultLanguage: "en", RetryAfter: 5 * time.Second},
 		Routing: routing.DefaultConfig(),
 	}
 	// The file writes every key, so the empty conflicts list is an empty
@@ -84,7 +87,13 @@ func TestDefaultIsValid(t *testing.T) {
 		sm.RebindMax != smpp.DefaultRebindMax || sm.DedupMaxEntries != smpp.DefaultDedupMaxEntries || sm.NoReceipts {
 		t.Errorf("sms.smpp defaults differ from the adapter's: %+v", sm)
 	}
-	if cfg.SMS.Twilio.Enabled() || cfg.SMS.SMPP.Enabled() || cfg.WeChat.Enabled() {
+	// The voice channel's defaults are the adapter's own.
+	sa, sd := cfg.SIPAdapter(), cfg.SIPAdapter().WithDefaults()
+	sa.PublicHost, sa.PublicMediaIP, sa.DefaultRegion = sd.PublicHost, sd.PublicMediaIP, sd.DefaultRegion
+	if !reflect.DeepEqual(sa, sd) {
+		t.Errorf("sip defaults differ from the adapter's:\n%+v\n%+v", sa, sd)
+	}
+	if cfg.SMS.Twilio.Enabled() || cfg.SMS.SMPP.Enabled() || cfg.WeChat.Enabled() || cfg.SIP.Enabled() {
 		t.Error("defaults enable a channel; they must all be off")
 	}
 	if !reflect.DeepEqual(*cfg, want) {
@@ -165,17 +174,21 @@ func TestDefaultYAMLWritesAndDocumentsEveryKey(t *testing.T) {
 
 // fullSecrets are the secrets the channels of testdata/full.yaml need.
 var fullSecrets = map[string]string{
-	EnvTwilioAccountSID:                   "AC00000000000000000000000000000001",
-	EnvTwilioAuthToken:                    "full-twilio-token",
-	EnvSMPPPassword:                       "smpp-pw",
-	"AIRBRANCH_WECHAT_HK_MAIN_APPID":      "wxfullhkmain",
-	"AIRBRANCH_WECHAT_HK_MAIN_SECRET":     "full-hk-secret",
-	"AIRBRANCH_WECHAT_HK_MAIN_TOKEN":      "fullHKtoken1",
-	"AIRBRANCH_WECHAT_HK_MAIN_AES_KEY":    strings.Repeat("B", 43),
-	"AIRBRANCH_WECHAT_SG_APPID":           "wxfullsg",
-	"AIRBRANCH_WECHAT_SG_SECRET":          "full-sg-secret",
-	"AIRBRANCH_WECHAT_SG_TOKEN":           "fullSGtoken1",
-	"AIRBRANCH_WECHAT_NOT_CONFIGURED_KEY": "ignored",
+	EnvTwilioAccountSID:                      "AC00000000000000000000000000000001",
+	EnvTwilioAuthToken:                       "full-twilio-token",
+	EnvSMPPPassword:                          "smpp-pw",
+	"AIRBRANCH_WECHAT_HK_MAIN_APPID":         "wxfullhkmain",
+	"AIRBRANCH_WECHAT_HK_MAIN_SECRET":        "full-hk-secret",
+	"AIRBRANCH_WECHAT_HK_MAIN_TOKEN":         "fullHKtoken1",
+	"AIRBRANCH_WECHAT_HK_MAIN_AES_KEY":       strings.Repeat("B", 43),
+	"AIRBRANCH_WECHAT_SG_APPID":              "wxfullsg",
+	"AIRBRANCH_WECHAT_SG_SECRET":             "full-sg-secret",
+	"AIRBRANCH_WECHAT_SG_TOKEN":              "fullSGtoken1",
+	"AIRBRANCH_WECHAT_NOT_CONFIGURED_KEY":    "ignored",
+	EnvSIPNonceSecret:                        "full-sip-nonce-secret-16+",
+	"AIRBRANCH_SIP_TRUNK_SBC_B_PASSWORD":     "full-sbc-password",
+	"AIRBRANCH_SIP_PHONE_RM_PB_01_PASSWORD":  "full-phone-password",
+	"AIRBRANCH_SIP_TRUNK_CARRIER_A_PASSWORD": "ignored: carrier-a has no username",
 }
 
 // withVars returns fullSecrets with more variables.
@@ -232,8 +245,19 @@ func TestLoadFullFile(t *testing.T) {
 				Subscribe: wechat.WindowRule{Duration: 2 * time.Minute, Quota: 1},
 				Scan:      wechat.WindowRule{Duration: 30 * time.Second}},
 		},
+		SIP: SIPConfig{UDPAddr: "0.0.0.0:5070", TCPAddr: "0.0.0.0:5070", TLSAddr: "0.0.0.0:5071",
+			TLSCertFile: filepath.Join("testdata", "sip-tls-cert.pem"), TLSKeyFile: filepath.Join("testdata", "sip-tls-key.pem"),
+			PublicHost: "sip.bank.example", MediaIP: "192.0.2.5", PublicMediaIP: "198.51.100.5", RTPPortMin: 20000, RTPPortMax: 20999,
+			DefaultRegion: "HK", ChannelAccount: "+85221234567",
+			Trunks:      []SIPTrunk{{Name: "carrier-a", Sources: []string{"198.51.100.0/24"}, TrustIdentity: true}, {Name: "sbc.b", Username: "airbranch-sbc"}},
+			DropUnknown: true, Realm: "bank.example", RMPhones: []SIPPhone{{RM: "rm-pb-01", Username: "rm-pb-01"}},
+			RegisterMinExpires: 30 * time.Second, RegisterMaxExpires: 2 * time.Hour, RegisterDefaultExpires: 15 * time.Minute,
+			RingBeforeAnswer: 2 * time.Second, AnnounceEvery: 45 * time.Second, RMRingTimeout: 25 * time.Second, RTPTimeout: 0,
+			DefaultLanguage: "zh", RetryAfter: 10 * time.Second, PhoneFirst: true},
 		Routing: fullRouting(),
-		Secrets: Secrets{TwilioAccountSID: fullSecrets[EnvTwilioAccountSID], TwilioAuthToken: fullSecrets[EnvTwilioAuthToken],
+		Secrets: Secrets{SIPNonceSecret: "full-sip-nonce-secret-16+", SIPTrunkPasswords: map[string]string{"sbc.b": "full-sbc-password"},
+			SIPPhonePasswords: map[string]string{"rm-pb-01": "full-phone-password"},
+			TwilioAccountSID:  fullSecrets[EnvTwilioAccountSID], TwilioAuthToken: fullSecrets[EnvTwilioAuthToken],
 			SMPPPassword: fullSecrets[EnvSMPPPassword],
 			WeChatAccounts: map[string]WeChatCredentials{
 				"hk-main": {AppID: "wxfullhkmain", Secret: "full-hk-secret", Token: "fullHKtoken1", AESKey: strings.Repeat("B", 43)},

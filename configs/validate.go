@@ -48,6 +48,7 @@ func (c *Config) problems() Problems {
 	c.validateIdentity(v)
 	c.validateDirectory(v)
 	c.validateChannels(v)
+	c.validateSIP(v)
 	c.validateSecrets(v)
 	return v.list
 }

@@ -55,6 +55,8 @@ type Gateway struct {
 	router   *router.Router
 	inbox    *inbox.Inbox
 	channels *channels
+	// voice is the voice channel (SIP); nil when it is off.
+	voice    *voice
 	hub      *desk.Hub
 	desk     *desk.Server
 	stopDesk context.CancelFunc
@@ -69,7 +71,8 @@ type Gateway struct {
 // memory otherwise), builds the messaging channel adapters the
 // configuration enables (SMS over a Twilio-compatible API and over SMPP,
 // WeChat; see newChannels) with the inbox as their Sink and as the
-// outbox's Senders, and wires the HTTP handlers: the API under /api/, the
+// outbox's Senders, and the voice channel when sip is configured (binding
+// its SIP listeners; see newVoice), and wires the HTTP handlers: the API under /api/, the
 // providers' webhooks under /webhooks/. Errors name what failed: the
 // directory file, the Redis connection (wrapping state.ErrUnavailable), the
 // JWKS file or a channel's configuration. Close the gateway with Run's
@@ -111,9 +114,18 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	}
 	resolver := identity.NewResolver(dir, store, cfg.Identity.DefaultRegion)
 	hub := desk.NewHub(store, resolver, log.With("component", "desk"), time.Now)
+	var voiceCh *voice
+	var observer router.Observer = hub
+	if cfg.SIP.Enabled() {
+		if voiceCh, err = newVoice(ctx, cfg, dir, store, instance, log.With("component", "voice")); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+		observer = routingObserver{hub: hub, voice: voiceCh}
+	}
 	rt, err := router.New(router.Options{
 		Store: store, Directory: dir, Customers: resolver, Policies: policies,
-		Logger: log.With("component", "router"), Now: time.Now, Instance: instance, Observer: hub,
+		Logger: log.With("component", "router"), Now: time.Now, Instance: instance, Observer: observer,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -124,12 +136,15 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	if voiceCh != nil {
+		voiceCh.router, voiceCh.inbox = rt, in
+	}
 	chans, err := newChannels(cfg, store, in, log)
 	if err != nil {
 		_ = store.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, hub: hub, metrics: newMetrics(instance)}
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, hub: hub, metrics: newMetrics(instance)}
 	chans.registerLinkMetrics(g.metrics)
 	messages := outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now)
 	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
@@ -166,6 +181,14 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	mux.Handle(wallboard.Prefix, wallboard.Handler())
 	chans.mount(mux)
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
+	if voiceCh != nil {
+		// Last: the SIP listeners it binds are closed only by Serve.
+		if err := voiceCh.listen(cfg); err != nil {
+			g.stopDesk()
+			_ = store.Close()
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -211,8 +234,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // Serve is Run on a listener the caller opened (e.g. 127.0.0.1:0 in tests).
 // It does not close the store. Beside the HTTP server it runs the router,
-// the inbox and the SMPP bind (when configured), which stop last, after
-// the requests in flight.
+// the inbox, the SMPP bind and the voice channel (when configured), which
+// stop last, after the requests in flight.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
@@ -238,6 +261,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ig, igCtx := errgroup.WithContext(routerCtx)
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
 		ig.Go(func() error { return g.channels.run(igCtx) })
+		if g.voice != nil {
+			// Calls outlive the HTTP drain: they are hung up when routing
+			// stops, and their ends are recorded before the store closes.
+			ig.Go(func() error { return g.voice.Run(igCtx) })
+		}
 		ig.Go(func() error {
 			if err := g.hub.Run(igCtx); err != nil {
 				return fmt.Errorf("gateway: desk: %w", err)
@@ -258,6 +286,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	eg.Go(func() error {
 		<-egCtx.Done()
 		g.draining.Store(true)
+		if g.voice != nil {
+			// New calls go to other instances (503); live ones go on
+			// until routing stops below.
+			g.voice.server.Drain()
+		}
 		g.ready.Store(false)
 		g.metrics.ready.Set(0)
 		g.log.Info("draining", "delay", g.cfg.HTTP.DrainDelay.String(), "grace", g.cfg.HTTP.ShutdownGrace.String())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,18 +118,34 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 	if dst := natDestination(uri, b.Source); dst != "" {
 		req.SetDestination(dst) // a phone behind NAT: where it registered from
 	}
-	// Ringing stops after RMRingTimeout or when ctx ends: with a CANCEL
-	// once the phone sent a provisional response (RFC 3261 §9.1), at once
-	// otherwise. A caller hanging up cancels too.
+	// Ringing stops after RMRingTimeout or when ctx ends, with a CANCEL
+	// (RFC 3261 §9.1). A CANCEL may only follow a provisional response:
+	// until one came, giving up is remembered and the CANCEL goes when it
+	// comes (a phone that never answers anything is given up after
+	// forceCancelAfter, without a CANCEL). A caller hanging up cancels too.
 	ringCtx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
-	var provisional atomic.Bool
+	var provisional, gaveUp atomic.Bool
+	var forceMu sync.Mutex
+	var force *time.Timer
+	defer func() {
+		forceMu.Lock()
+		if force != nil {
+			force.Stop()
+		}
+		forceMu.Unlock()
+	}()
 	giveUp := func() {
+		gaveUp.Store(true)
 		if provisional.Load() {
 			cancel(ErrNoAnswer)
-		} else {
-			cancel(sipgo.WaitAnswerForceCancelErr)
+			return
 		}
+		forceMu.Lock()
+		if force == nil {
+			force = time.AfterFunc(forceCancelAfter, func() { cancel(sipgo.WaitAnswerForceCancelErr) })
+		}
+		forceMu.Unlock()
 	}
 	timer := time.AfterFunc(s.cfg.RMRingTimeout, giveUp)
 	defer timer.Stop()
@@ -143,6 +160,9 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 	onResponse := func(res *sip.Response) error {
 		if res.IsProvisional() {
 			provisional.Store(true)
+			if gaveUp.Load() {
+				cancel(ErrNoAnswer) // the CANCEL held back by giveUp
+			}
 		}
 		return nil
 	}
@@ -158,6 +178,14 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 		default:
 			return fmt.Errorf("%w: %v", ErrNoAnswer, err)
 		}
+	}
+	if gaveUp.Load() {
+		// Answered after the ring ended, before the held-back CANCEL could
+		// go: end that leg (RFC 3261 §9.1: ACK, then BYE).
+		_ = dlg.Ack(context.WithoutCancel(ctx))
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return fmt.Errorf("%w: answered after the ring ended", ErrNoAnswer)
 	}
 	rmN, err := negotiateAnswer(dlg.InviteResponse.Body(), callerN.Codec)
 	if err != nil {
@@ -198,9 +226,15 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 			c.hangup(EndCompleted)
 		}
 	}()
-	c.log.Info("call bridged", "rm_id", string(b.RM), "caller_codec", callerN.Codec.String(), "rm_codec", rmN.Codec.String())
+	c.log.Info("call bridged", "rm_id", string(b.RM), "client_leg_codec", callerN.Codec.String(), "rm_leg_codec", rmN.Codec.String())
 	return nil
 }
+
+// forceCancelAfter bounds how long Bridge waits for a phone's first
+// provisional response once it gave up ringing, before it abandons the
+// INVITE transaction without a CANCEL (RFC 3261 §9.1 forbids one before
+// a provisional response).
+const forceCancelAfter = 2 * time.Second
 
 // negotiateAnswer reads an RM phone's SDP answer.
 func negotiateAnswer(body []byte, prefer media.Codec) (media.Negotiation, error) {

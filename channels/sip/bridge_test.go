@@ -185,3 +185,36 @@ func TestBridgeRingTimeout(t *testing.T) {
 		t.Fatalf("end %q", got)
 	}
 }
+
+// TestBridgeCancelWaitsForProvisional: when ringing stops before the
+// phone sent any provisional response, the CANCEL is held back until its
+// 180 Ringing arrives (RFC 3261 §9.1) instead of the INVITE being dropped,
+// so the phone stops ringing; the caller stays queued.
+func TestBridgeCancelWaitsForProvisional(t *testing.T) {
+	sink := newFakeSink()
+	s := startServer(t, testConfig(), sink, nil)
+	caller, slow := newPeer(t, "caller"), newPeer(t, "rm-pb-01")
+	slow.answer = func([]byte) (int, []byte) {
+		time.Sleep(300 * time.Millisecond) // the 180 comes after Bridge gave up
+		return 180, nil
+	}
+	if res := slow.register(t, s, "rm-pb-01", "secret-1", "", "<sip:rm-pb-01@127.0.0.1:"+itoa(slow.port)+">"); res.StatusCode != 200 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, id := callQueued(t, ctx, s, sink, caller, "0")
+	ringCtx, stopRing := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stopRing()
+	if err := s.Bridge(ringCtx, id, "rm-pb-01"); !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("bridge given up before the 180: %v", err)
+	}
+	select {
+	case <-slow.rung: // its INVITE transaction ended (Timer I after the 487 that answers a CANCEL): without a CANCEL it rings on
+	case <-time.After(10 * time.Second):
+		t.Fatal("the phone was never cancelled: it rings on")
+	}
+	if err := s.Hangup(ctx, id); err != nil {
+		t.Fatalf("the caller is no longer queued: %v", err)
+	}
+}

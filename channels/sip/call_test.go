@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -307,6 +308,36 @@ func TestCallRTPTimeout(t *testing.T) {
 		t.Errorf("BYE for %q", got)
 	}
 	if got := sink.waitEvent(t, "ended:"); got != "ended:failed" {
+		t.Fatalf("end %q", got)
+	}
+}
+
+// TestDrainRefusesNewCalls: once draining, the server answers new
+// INVITEs and OPTIONS keep-alives with 503 and Retry-After, while the call
+// already in queue goes on until its caller hangs up.
+func TestDrainRefusesNewCalls(t *testing.T) {
+	sink := newFakeSink()
+	s := startServer(t, testConfig(), sink, nil)
+	caller, late := newPeer(t, "caller"), newPeer(t, "late")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	d, _, _ := callQueued(t, ctx, s, sink, caller, "0")
+	s.Drain()
+
+	options := []byte("OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-drain-1\r\n" +
+		"From: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:gw@127.0.0.1>\r\nCall-ID: drain-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	if line, resp := rawExchange(t, s.Addr("udp"), options, 2*time.Second); line != "SIP/2.0 503 Service Unavailable" || !strings.Contains(resp, "Retry-After: 5") {
+		t.Errorf("OPTIONS while draining: %q\n%s", line, resp)
+	}
+	err := late.invite(ctx, s, "91234568", late.sdp("0")).WaitAnswer(ctx, sipgo.AnswerOptions{})
+	var rej *sipgo.ErrDialogResponse
+	if !errors.As(err, &rej) || rej.Res.StatusCode != 503 {
+		t.Fatalf("INVITE while draining: %v, want 503", err)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatalf("the queued call did not go on: %v", err)
+	}
+	if got := sink.waitEvent(t, "ended:"); got != "ended:abandoned" {
 		t.Fatalf("end %q", got)
 	}
 }

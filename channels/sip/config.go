@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -151,12 +152,43 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// FieldProblem is one problem of a Config: Field is the key path of the
+// value in the YAML names of Config ("udp_addr", "trunks[1].sources"),
+// Message says what is wrong and what is allowed.
+type FieldProblem struct {
+	Field   string
+	Message string
+}
+
+// Problems applies WithDefaults to a copy of c and returns every problem
+// of the result, each with its field, in a stable order; nil when New
+// would accept c. c is not changed. Validate reports the same problems as
+// errors.
+func (c Config) Problems() []FieldProblem {
+	d := c.WithDefaults()
+	d.Trunks = slices.Clone(d.Trunks)
+	for i := range d.Trunks {
+		d.Trunks[i].prefixes = nil
+	}
+	return d.problems()
+}
+
 // Validate reports every problem of c (after WithDefaults) at once; each
-// wraps ErrConfig and names its field.
+// wraps ErrConfig and names its field ("sip.udp_addr: ...").
 func (c *Config) Validate() error {
 	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("sip.%s: %w: %s", p.Field, ErrConfig, p.Message))
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists every problem of c and parses the trunks' sources into
+// their prefixes.
+func (c *Config) problems() []FieldProblem {
+	var out []FieldProblem
 	bad := func(field, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("sip.%s: %w: %s", field, ErrConfig, fmt.Sprintf(format, a...)))
+		out = append(out, FieldProblem{Field: field, Message: fmt.Sprintf(format, a...)})
 	}
 	if c.UDPAddr == "" && c.TCPAddr == "" && c.TLSAddr == "" {
 		bad("udp_addr", "at least one of udp_addr, tcp_addr, tls_addr is needed")
@@ -217,7 +249,7 @@ func (c *Config) Validate() error {
 	if c.DefaultLanguage != "en" && c.DefaultLanguage != "zh" {
 		bad("default_language", "%q: allowed en, zh", c.DefaultLanguage)
 	}
-	return errors.Join(errs...)
+	return out
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -69,7 +69,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.log = s.log.With("sip_call_id", conversation.MaskOpaque(callID), "trunk", trunk.Name)
 
 	s.mu.Lock()
-	if s.stopped || s.runCtx == nil {
+	if s.stopped || s.draining || s.runCtx == nil {
 		s.mu.Unlock()
 		_ = c.leg.Close()
 		s.respond(req, tx, 503, "Service Unavailable", s.retryAfter())

@@ -30,6 +30,9 @@ type peer struct {
 	port   int
 	rtp    *net.UDPConn
 	byes   chan string
+	// rung receives the Call-ID of each INVITE the peer rang for (answer
+	// 180) once its transaction ended: by CANCEL, or by timeout.
+	rung chan string
 	// answer, if set, answers an INVITE: it gets the offer and returns
 	// the status and SDP body.
 	answer func(offer []byte) (int, []byte)
@@ -60,7 +63,7 @@ func newPeer(t *testing.T, user string) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{t: t, user: user, ua: ua, srv: srv, rtp: rtp, byes: make(chan string, 8), port: conn.LocalAddr().(*net.UDPAddr).Port}
+	p := &peer{t: t, user: user, ua: ua, srv: srv, rtp: rtp, byes: make(chan string, 8), rung: make(chan string, 8), port: conn.LocalAddr().(*net.UDPAddr).Port}
 	p.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(p.port))
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +100,7 @@ func newPeer(t *testing.T, user string) *peer {
 		if code == 180 { // ring until cancelled
 			_ = d.Respond(180, "Ringing", nil)
 			<-tx.Done()
+			p.rung <- req.CallID().Value()
 			return
 		}
 		if code != 200 {

@@ -50,6 +50,8 @@ type Server struct {
 	byConv  map[conversation.ConversationID]*call
 	wg      sync.WaitGroup
 	stopped bool
+	// draining refuses new calls (Drain); live ones go on.
+	draining bool
 }
 
 // New checks cfg (after WithDefaults) and binds the SIP listeners, so a
@@ -310,7 +312,29 @@ func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if s.admit(req, tx) == nil {
 		return
 	}
+	if s.isDraining() {
+		s.respond(req, tx, 503, "Service Unavailable", s.retryAfter())
+		return
+	}
 	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", allowHeader), sip.NewHeader("Accept", "application/sdp"))
+}
+
+// Drain makes the server refuse new calls while its live calls go on: an
+// INVITE, and an OPTIONS keep-alive from a trunk, get 503 Service
+// Unavailable with Retry-After (RFC 3261 §21.5.4), so trunks and SBCs send
+// new calls to another instance. REGISTER, BYE, CANCEL, INFO and Bridge
+// work as before. It cannot be undone; Run still ends the live calls when
+// its context ends.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+}
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
 }
 
 // callByID returns the live call with SIP Call-ID id.

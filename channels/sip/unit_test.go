@@ -60,6 +60,29 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// TestConfigProblems: Problems names the same fields as Validate, without
+// the "sip." prefix, and leaves the config it checks as it was.
+func TestConfigProblems(t *testing.T) {
+	t.Parallel()
+	c := testConfig()
+	c.Trunks = append(c.Trunks, TrunkConfig{Name: "bad", Sources: []string{"nope"}})
+	c.DefaultLanguage = "fr"
+	ps := c.Problems()
+	var fields []string
+	for _, p := range ps {
+		fields = append(fields, p.Field)
+	}
+	if strings.Join(fields, ",") != "trunks[1].sources,default_language" {
+		t.Errorf("problems %+v", ps)
+	}
+	if c.Trunks[0].prefixes != nil || c.Realm != "" {
+		t.Errorf("Problems changed the config it checked: %+v", c)
+	}
+	if ps := testConfig().Problems(); ps != nil {
+		t.Errorf("valid config: %+v", ps)
+	}
+}
+
 func TestCallerAddress(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
