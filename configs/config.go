@@ -27,6 +27,9 @@ type Config struct {
 	WeChat WeChatConfig `yaml:"wechat"`
 	// SIP is the voice channel; off until a listener address is set.
 	SIP SIPConfig `yaml:"sip"`
+	// WebChat is web chat for the bank's app; off unless enabled (the
+	// embedded demo enables it).
+	WebChat WebChatConfig `yaml:"webchat"`
 	// Routing is the skills-based routing configuration (policies, costs,
 	// offer timeouts, wrap-up, queue priorities); the embedded defaults
 	// equal routing.DefaultConfig(). It is compiled against the directory
@@ -147,6 +150,10 @@ type Secrets struct {
 	// SMPPPassword is the SMSC bind password (AIRBRANCH_SMPP_PASSWORD; at
 	// most 8 characters, SMPP 3.4 §5.2.2).
 	SMPPPassword string
+	// WebChatTokenSecret and WebChatAnonymousSecret are web chat's HS256
+	// keys (AIRBRANCH_WEBCHAT_TOKEN_SECRET, AIRBRANCH_WEBCHAT_ANONYMOUS_SECRET).
+	WebChatTokenSecret     string
+	WebChatAnonymousSecret string
 	// SIPNonceSecret keys the voice channel's digest nonces
 	// (AIRBRANCH_SIP_NONCE_SECRET); every instance needs the same one.
 	// Empty: a random one per process.

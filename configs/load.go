@@ -85,7 +85,7 @@ func load(path string, getenv func(string) string) (*Config, Problems, error) {
 // relative to the file's folder.
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.File)
-	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile} {
+	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile, &c.WebChat.PublicKeyFile, &c.WebChat.JWKSFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -116,6 +116,8 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"secrets.redis_password", EnvRedisPassword, &c.Secrets.RedisPassword},
 		{"secrets.redis_sentinel_password", EnvRedisSentinelPassword, &c.Secrets.RedisSentinelPassword},
 		{"secrets.sip_nonce_secret", EnvSIPNonceSecret, &c.Secrets.SIPNonceSecret},
+		{"secrets.webchat_token_secret", EnvWebChatTokenSecret, &c.Secrets.WebChatTokenSecret},
+		{"secrets.webchat_anonymous_secret", EnvWebChatAnonymousSecret, &c.Secrets.WebChatAnonymousSecret},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v

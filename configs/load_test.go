@@ -72,6 +72,7 @@ func TestDefaultIsValid(t *testing.T) {
 		SIP: SIPConfig{MediaIP: "0.0.0.0", RTPPortMin: 10000, RTPPortMax: 10999, Trunks: []SIPTrunk{}, Realm: "airbranch", RMPhones: []SIPPhone{},
 			RegisterMinExpires: time.Minute, RegisterMaxExpires: time.Hour, RegisterDefaultExpires: 10 * time.Minute,
 			AnnounceEvery: 30 * time.Second, RMRingTimeout: 20 * time.Second, RTPTimeout: 30 * time.Second, DefaultLanguage: "en", RetryAfter: 5 * time.Second},
+		WebChat: WebChatConfig{Account: "app", Subject: "app_user", MaxAttachmentBytes: 2 << 20, AllowedOrigins: []string{}},
 		Routing: routing.DefaultConfig(),
 	}
 	// The file writes every key, so the empty conflicts list is an empty
@@ -177,6 +178,7 @@ var fullSecrets = map[string]string{
 	EnvTwilioAccountSID:                      "AC00000000000000000000000000000001",
 	EnvTwilioAuthToken:                       "full-twilio-token",
 	EnvSMPPPassword:                          "smpp-pw",
+	EnvWebChatAnonymousSecret:                "full-webchat-anonymous-secret-32bytes",
 	"AIRBRANCH_WECHAT_HK_MAIN_APPID":         "wxfullhkmain",
 	"AIRBRANCH_WECHAT_HK_MAIN_SECRET":        "full-hk-secret",
 	"AIRBRANCH_WECHAT_HK_MAIN_TOKEN":         "fullHKtoken1",
@@ -254,11 +256,13 @@ func TestLoadFullFile(t *testing.T) {
 			RegisterMinExpires: 30 * time.Second, RegisterMaxExpires: 2 * time.Hour, RegisterDefaultExpires: 15 * time.Minute,
 			RingBeforeAnswer: 2 * time.Second, AnnounceEvery: 45 * time.Second, RMRingTimeout: 25 * time.Second, RTPTimeout: 0,
 			DefaultLanguage: "zh", RetryAfter: 10 * time.Second, PhoneFirst: true},
+		WebChat: WebChatConfig{Enabled: true, Account: "hk-app", JWKSFile: filepath.Join("testdata", "jwks.json"), Issuer: "https://app.bank.example",
+			Audience: "airbranch-chat", Subject: "customer", Anonymous: true, MaxAttachmentBytes: 1 << 20, AllowedOrigins: []string{"https://www.bank.example"}},
 		Routing: fullRouting(),
 		Secrets: Secrets{SIPNonceSecret: "full-sip-nonce-secret-16+", SIPTrunkPasswords: map[string]string{"sbc.b": "full-sbc-password"},
 			SIPPhonePasswords: map[string]string{"rm-pb-01": "full-phone-password"},
 			TwilioAccountSID:  fullSecrets[EnvTwilioAccountSID], TwilioAuthToken: fullSecrets[EnvTwilioAuthToken],
-			SMPPPassword: fullSecrets[EnvSMPPPassword],
+			SMPPPassword: fullSecrets[EnvSMPPPassword], WebChatAnonymousSecret: fullSecrets[EnvWebChatAnonymousSecret],
 			WeChatAccounts: map[string]WeChatCredentials{
 				"hk-main": {AppID: "wxfullhkmain", Secret: "full-hk-secret", Token: "fullHKtoken1", AESKey: strings.Repeat("B", 43)},
 				"sg":      {AppID: "wxfullsg", Secret: "full-sg-secret", Token: "fullSGtoken1"},

@@ -49,6 +49,7 @@ func (c *Config) problems() Problems {
 	c.validateDirectory(v)
 	c.validateChannels(v)
 	c.validateSIP(v)
+	c.validateWebChat(v)
 	c.validateSecrets(v)
 	return v.list
 }

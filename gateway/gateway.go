@@ -19,8 +19,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/directory"
 	"github.com/airbranch/airbranch/channels/identity"
+	"github.com/airbranch/airbranch/channels/webchat"
 	"github.com/airbranch/airbranch/configs"
 	"github.com/airbranch/airbranch/gateway/api"
 	"github.com/airbranch/airbranch/gateway/auth"
@@ -57,6 +59,7 @@ type Gateway struct {
 	channels *channels
 	// voice is the voice channel (SIP); nil when it is off.
 	voice    *voice
+	chat     *webchat.Adapter
 	hub      *desk.Hub
 	desk     *desk.Server
 	stopDesk context.CancelFunc
@@ -115,13 +118,13 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	resolver := identity.NewResolver(dir, store, cfg.Identity.DefaultRegion)
 	hub := desk.NewHub(store, resolver, log.With("component", "desk"), time.Now)
 	var voiceCh *voice
-	var observer router.Observer = hub
+	observer := &routingObserver{hub: hub}
 	if cfg.SIP.Enabled() {
 		if voiceCh, err = newVoice(ctx, cfg, dir, store, instance, log.With("component", "voice")); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
-		observer = routingObserver{hub: hub, voice: voiceCh}
+		observer.voice = voiceCh
 	}
 	rt, err := router.New(router.Options{
 		Store: store, Directory: dir, Customers: resolver, Policies: policies,
@@ -144,9 +147,19 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, hub: hub, metrics: newMetrics(instance)}
+	chat, err := newWebChat(cfg, store, in, resolver, dir, log)
+	if err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("gateway: web chat: %w", err)
+	}
+	observer.chat = chat
+	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, chat: chat, hub: hub, metrics: newMetrics(instance)}
 	chans.registerLinkMetrics(g.metrics)
-	messages := outbox.New(store, chans.senders(), log.With("component", "outbox"), time.Now)
+	senders := chans.senders()
+	if chat != nil {
+		senders[conversation.ChannelWebChat] = chat
+	}
+	messages := outbox.New(store, senders, log.With("component", "outbox"), time.Now)
 	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
 	hub.SetQueues(figures.Queues)
 	var deskCtx context.Context
@@ -179,6 +192,11 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	mux.Handle("GET "+desk.Path, g.refuseWhileDraining(g.desk))
 	mux.Handle(console.Prefix, console.Handler())
 	mux.Handle(wallboard.Prefix, wallboard.Handler())
+	if chat != nil {
+		h := chat.Handler()
+		mux.Handle(webchat.WSPath, g.refuseWhileDraining(h))
+		mux.Handle(webchat.PagePrefix, h)
+	}
 	chans.mount(mux)
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	if voiceCh != nil {
@@ -261,6 +279,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ig, igCtx := errgroup.WithContext(routerCtx)
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
 		ig.Go(func() error { return g.channels.run(igCtx) })
+		if g.chat != nil {
+			ig.Go(func() error { return g.chat.Run(igCtx) })
+		}
 		if g.voice != nil {
 			// Calls outlive the HTTP drain: they are hung up when routing
 			// stops, and their ends are recorded before the store closes.

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -92,6 +94,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection over for a WebSocket upgrade (the desk,
+// web chat, video): gorilla/websocket asserts http.Hijacker on the writer
+// it is given rather than use http.ResponseController.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.code, w.wroteHeader = http.StatusSwitchingProtocols, true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // methodLabel bounds the method label to the standard methods (RFC 9110
 // §9), so a client sending made-up methods cannot grow the series.

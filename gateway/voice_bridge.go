@@ -12,6 +12,7 @@ import (
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/sip"
+	"github.com/airbranch/airbranch/channels/webchat"
 	"github.com/airbranch/airbranch/gateway/desk"
 	"github.com/airbranch/airbranch/gateway/router"
 )
@@ -56,31 +57,41 @@ type voiceRequest struct {
 	Origin         string                      `json:"origin"`
 }
 
-// routingObserver is the router's Observer when voice is on: every call
-// goes to the RM desk hub first, as it would without voice, then the voice
-// channel hears of accepted voice conversations (and, phone-first, of
-// voice offers).
+// routingObserver is the router's Observer: every call goes to the RM
+// desk hub first, then, when they are on, the voice channel hears of
+// accepted voice conversations (and, phone-first, of voice offers) and web
+// chat of its conversations' changes (waiting, assigned, ended). chat is
+// set after the router is built (the adapter needs the inbox, which needs
+// the router), before anything runs.
 type routingObserver struct {
 	hub   *desk.Hub
 	voice *voice
+	chat  *webchat.Adapter
 }
 
-var _ router.Observer = routingObserver{}
+var _ router.Observer = (*routingObserver)(nil)
 
 // Offered implements router.Observer.
-func (o routingObserver) Offered(ctx context.Context, off conversation.Offer, c conversation.Conversation) {
+func (o *routingObserver) Offered(ctx context.Context, off conversation.Offer, c conversation.Conversation) {
 	o.hub.Offered(ctx, off, c)
-	o.voice.offered(off, c)
+	if o.voice != nil {
+		o.voice.offered(off, c)
+	}
 }
 
 // Changed implements router.Observer.
-func (o routingObserver) Changed(ctx context.Context, c conversation.Conversation, evs []conversation.Event, rms []conversation.RMID) {
+func (o *routingObserver) Changed(ctx context.Context, c conversation.Conversation, evs []conversation.Event, rms []conversation.RMID) {
 	o.hub.Changed(ctx, c, evs, rms)
-	o.voice.changed(c, evs)
+	if o.voice != nil {
+		o.voice.changed(c, evs)
+	}
+	if o.chat != nil && c.Channel == conversation.ChannelWebChat {
+		o.chat.ConversationChanged(ctx, c)
+	}
 }
 
 // PresenceChanged implements router.Observer.
-func (o routingObserver) PresenceChanged(ctx context.Context, p conversation.Presence) {
+func (o *routingObserver) PresenceChanged(ctx context.Context, p conversation.Presence) {
 	o.hub.PresenceChanged(ctx, p)
 }
 

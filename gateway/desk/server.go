@@ -58,6 +58,8 @@ type Server struct {
 	// their reader goroutines.
 	ctx      context.Context
 	sessions sync.WaitGroup
+	trackMu  sync.Mutex
+	closing  bool
 }
 
 // NewServer returns the desk WebSocket handler. Its sessions end when ctx
@@ -119,12 +121,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader has answered
 	}
 	sess := &session{hub: s.hub, srv: s, conn: conn, p: p, rm: p.RMID(), log: s.log.With("rm_id", p.Subject), done: make(chan struct{})}
-	sess.start(s.ctx, after, &s.sessions)
+	sess.start(s.ctx, after)
+}
+
+// track runs fn on a goroutine that Wait waits for, unless Wait has been
+// called (then it reports false and runs nothing).
+func (s *Server) track(fn func()) bool {
+	s.trackMu.Lock()
+	defer s.trackMu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions.Go(fn)
+	return true
 }
 
 // Wait returns when every session has ended: after the context given to
-// NewServer has ended, once their connections are closed.
-func (s *Server) Wait() { s.sessions.Wait() }
+// NewServer has ended, once their connections are closed. Sessions that
+// would start after it is called are refused.
+func (s *Server) Wait() {
+	s.trackMu.Lock()
+	s.closing = true
+	s.trackMu.Unlock()
+	s.sessions.Wait()
+}
 
 // httpError is a refusal before the upgrade.
 type httpError struct {

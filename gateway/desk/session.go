@@ -115,9 +115,9 @@ func (s *session) sendQueue(q stats.Queue) {
 
 // start serves the session: the welcome on the caller's goroutine (the
 // HTTP handler's, which then returns, so its grown stack is freed), then
-// the reader on a fresh goroutine tracked by wg, until the desk leaves or
+// the reader on a fresh goroutine tracked by the server, until the desk leaves or
 // ctx ends. after is the seq the desk last saw (-1: none, start afresh).
-func (s *session) start(ctx context.Context, after int64, wg *sync.WaitGroup) {
+func (s *session) start(ctx context.Context, after int64) {
 	s.ctx = ctx
 	s.hub.add(s)
 	stop := context.AfterFunc(ctx, func() { s.shut(websocket.CloseGoingAway, "the gateway is shutting down; reconnect and resume") })
@@ -128,12 +128,17 @@ func (s *session) start(ctx context.Context, after int64, wg *sync.WaitGroup) {
 		s.hub.remove(s)
 		return
 	}
-	wg.Go(func() {
+	started := s.srv.track(func() {
 		defer s.hub.remove(s)
 		defer stop()
 		s.reader(ctx)
 		s.shut(websocket.CloseNormalClosure, "")
 	})
+	if !started { // the gateway is shutting down
+		s.shut(websocket.CloseGoingAway, "the gateway is shutting down; reconnect and resume")
+		stop()
+		s.hub.remove(s)
+	}
 }
 
 // welcome sends the first frame: a resume when the desk's last seq is
