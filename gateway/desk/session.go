@@ -119,6 +119,9 @@ func (s *session) sendQueue(q stats.Queue) {
 // ctx ends. after is the seq the desk last saw (-1: none, start afresh).
 func (s *session) start(ctx context.Context, after int64) {
 	s.ctx = ctx
+	// No flusher until the welcome is written: wakes meanwhile only mark
+	// pending, and the welcome ends with a nudge.
+	s.flushing.Store(true)
 	s.hub.add(s)
 	stop := context.AfterFunc(ctx, func() { s.shut(websocket.CloseGoingAway, "the gateway is shutting down; reconnect and resume") })
 	if err := s.welcome(ctx, after); err != nil {
@@ -177,6 +180,7 @@ func (s *session) welcome(ctx context.Context, after int64) error {
 	if err != nil {
 		return err
 	}
+	s.flushing.Store(false)
 	s.nudge() // events that came meanwhile, or those a resume missed
 	return nil
 }
