@@ -86,6 +86,7 @@ type server struct {
 //	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //	POST /api/v1/conversations/{id}/messages   the assignee writes to the client on the conversation's channel
+//	POST /api/v1/sms/segments                  how a text would go out as SMS (encoding, segments) before sending
 //	GET  /api/v1/stats                         the wallboard: figures per team and segment (supervisor, admin)
 //	GET  /api/v1/stats/stream                  the wallboard as server-sent events, every 5 s
 //	GET  /api/v1/stats/rms/{id}                an RM's scorecard
@@ -162,6 +163,7 @@ func newServer(d Deps) *server {
 	s.handle("POST /api/v1/conversations/{id}/invite", authn(rmOnly(s.withRouting(s.invite))))
 	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
 	s.handle("POST /api/v1/conversations/{id}/messages", authn(rmOnly(s.withRouting(s.sendMessage))))
+	s.handle("POST /api/v1/sms/segments", authn(http.HandlerFunc(s.smsPlan)))
 	s.handle("GET /api/v1/stats", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.getBoard))))
 	s.handle("GET /api/v1/stats/stream", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.streamBoard))))
 	s.handle("GET /api/v1/stats/rms/{id}", authn(http.HandlerFunc(s.getScorecard)))

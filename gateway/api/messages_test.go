@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,5 +79,28 @@ func TestSendMessageAPI(t *testing.T) {
 		if res.status != tc.status || res.errorCode() != tc.code {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, res.status, res.body, tc.status, tc.code)
 		}
+	}
+}
+
+func TestSMSSegmentsAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	cases := []struct {
+		text, want string
+	}{
+		{"Your appointment is confirmed for 3pm.", `"encoding":"GSM-7","units":38,"segments":1,"per_segment":160,"remaining":122`},
+		{strings.Repeat("a", 161), `"encoding":"GSM-7","units":161,"segments":2`},
+		{"您的預約已確認", `"encoding":"UCS-2","units":7,"segments":1,"per_segment":70`},
+		{"Price: 100€", `"units":12`}, // € is an extension character: two septets
+	}
+	for _, tc := range cases {
+		body, _ := json.Marshal(map[string]string{"text": tc.text})
+		res := e.do(request{method: http.MethodPost, path: "/api/v1/sms/segments", caller: as(rmPB1), body: string(body)})
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), tc.want) {
+			t.Errorf("%q: %d %s, want %s", tc.text, res.status, res.body, tc.want)
+		}
+	}
+	if res := e.do(request{method: http.MethodPost, path: "/api/v1/sms/segments", body: `{"text":"hi"}`}); res.status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d", res.status)
 	}
 }
