@@ -93,7 +93,9 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	in := conversation.Incoming{
 		Kind: conversation.IncomingEvent, Channel: conversation.ChannelVoice, ChannelAccount: s.channelAccount(req),
 		From: from, ProviderID: callID, Event: "incoming_call", StartConversation: true,
-		Language: s.cfg.DefaultLanguage, Verification: conversation.VerificationNone, ReceivedAt: s.now(),
+		// No Language: the conversation keeps the client's preferred one
+		// (the prompts play in the default language until 1 is pressed).
+		Verification: conversation.VerificationNone, ReceivedAt: s.now(),
 	}
 	if asserted && trunk.TrustIdentity && from.Kind == conversation.AddressPhone {
 		in.Verification = conversation.VerificationBasic

@@ -20,6 +20,11 @@ func (r *Router) Route(ctx context.Context, id conversation.ConversationID) (con
 		if c.Status == conversation.StatusQueued {
 			return nil, errAlready
 		}
+		if c.Status != conversation.StatusNew {
+			// An offered, active or ended conversation is not routed
+			// again this way (a transfer hands an active one back).
+			return nil, fmt.Errorf("route conversation %s: it is %s, not new: %w", c.ID, c.Status, conversation.ErrIllegalTransition)
+		}
 		prev, prevAt := r.previousRM(ctx, c.CustomerID)
 		from := c.Status
 		if err := c.Transition(conversation.StatusQueued, now); err != nil {

@@ -1,10 +1,12 @@
 package router
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/gateway/state"
 )
 
 // A wrap_up presence lasts the configured wrap-up timeout; then routing
@@ -89,5 +91,27 @@ func TestCallbackWhileOffered(t *testing.T) {
 				t.Fatal("a second callback of a closed conversation was taken")
 			}
 		})
+	}
+}
+
+// Routing a conversation that is not new (offered, active) refuses and
+// changes nothing: it does not pull a live conversation back from its RM.
+func TestRouteOnlyNewConversations(t *testing.T) {
+	f := newFixture(t, state.NewMemory())
+	f.available(t, "rm-pb-01")
+	c := f.open(t, "cus-pb-0001", conversation.ChannelWebChat)
+	f.evaluate(t)
+	if _, err := f.r.Route(f.ctx, c.ID); !errors.Is(err, conversation.ErrIllegalTransition) {
+		t.Fatalf("route while offered: %v, want ErrIllegalTransition", err)
+	}
+	o, _ := f.offerOf(t, c.ID)
+	if _, err := f.r.Accept(f.ctx, o.ID, "rm-pb-01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.Route(f.ctx, c.ID); !errors.Is(err, conversation.ErrIllegalTransition) {
+		t.Fatalf("route while active: %v, want ErrIllegalTransition", err)
+	}
+	if got := f.status(t, c.ID); got != conversation.StatusActive {
+		t.Fatalf("status after a refused route: %s", got)
 	}
 }
