@@ -63,8 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   airbranch [serve] [-config FILE]          run the gateway (embedded demo configuration when no FILE)
-  airbranch check-config -config FILE       print every problem in FILE and its directory; exit 1 if any
-  airbranch token -role ROLE -subject ID    print a signed bearer token (ROLE: rm, supervisor, admin)
+  airbranch check-config [-config FILE]     print every problem in FILE (default: the embedded configuration)
+                                            and its directory; exit 1 if any
+  airbranch token -role ROLE -subject ID [-team T] [-ttl 8h]
+                                            print a signed bearer token (ROLE: rm, supervisor, admin; for an rm
+                                            the team comes from the directory)
   airbranch simulate -arrivals FILE.jsonl [-config FILE] [-seed N] [-answer-delay 3s] [-miss-rate 0] [-acw D] [-day DATE] [-progress]
                                             replay arrivals through routing on a virtual clock; print SLA, ASA, AHT,
                                             abandonment per segment and occupancy per team
