@@ -74,15 +74,15 @@ func (c *Config) validateWebChat(v *collector) {
 		return
 	}
 	w := c.WebChatAdapter()
-	if len(w.Token.Secret) == 0 && w.Token.PublicKeyFile == "" && w.Token.JWKSFile == "" && !c.demo() {
+	if len(w.Token.Secret) == 0 && w.Token.PublicKeyFile == "" && w.Token.JWKSFile == "" && !c.Demo() {
 		v.invalid("webchat.enabled", "web chat is on but no client token key is set (allowed: %s, or public_key_file, or jwks_file)", EnvWebChatTokenSecret)
 		return
 	}
-	if w.Anonymous.Enabled && len(w.Anonymous.Secret) == 0 && !c.demo() {
+	if w.Anonymous.Enabled && len(w.Anonymous.Secret) == 0 && !c.Demo() {
 		v.invalid("webchat.anonymous", "anonymous chat is on but %s is not set (at least 32 bytes)", EnvWebChatAnonymousSecret)
 		return
 	}
-	if c.demo() {
+	if c.Demo() {
 		return // the gateway fills the development secrets
 	}
 	fields := map[string]string{"token.public_key_file": "public_key_file", "token.jwks_file": "jwks_file", "token.issuer": "issuer",
@@ -97,5 +97,7 @@ func (c *Config) validateWebChat(v *collector) {
 	}
 }
 
-// demo reports whether c is the embedded demo: no file, no Redis.
-func (c *Config) demo() bool { return c.File == "" && !c.Redis.Enabled() }
+// Demo reports whether c is the embedded demo: no configuration file and
+// no Redis. The gateway then signs RM tokens and web chat client tokens
+// with public development secrets.
+func (c *Config) Demo() bool { return c.File == "" && !c.Redis.Enabled() }

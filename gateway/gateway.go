@@ -350,7 +350,7 @@ func jwtSecret(cfg *configs.Config, log *slog.Logger) ([]byte, error) {
 	if cfg.Auth.JWKSFile != "" {
 		return nil, nil
 	}
-	if cfg.File != "" || cfg.Redis.Enabled() {
+	if !cfg.Demo() {
 		return nil, ErrNoTokenKey
 	}
 	log.Warn("DEMO MODE: AIRBRANCH_JWT_SECRET is not set, so tokens are signed with the public development secret and anyone can mint them. Set AIRBRANCH_JWT_SECRET outside demos.")

@@ -49,10 +49,7 @@ func (s chatStreams) StreamEvents(ctx context.Context, stream string, after int6
 
 // webChatEnabled reports whether cfg turns web chat on: webchat.enabled,
 // or the embedded demo.
-func webChatEnabled(cfg *configs.Config) bool { return cfg.WebChat.Enabled || demoMode(cfg) }
-
-// demoMode: the embedded configuration without Redis (see jwtSecret).
-func demoMode(cfg *configs.Config) bool { return cfg.File == "" && !cfg.Redis.Enabled() }
+func webChatEnabled(cfg *configs.Config) bool { return cfg.WebChat.Enabled || cfg.Demo() }
 
 // newWebChat builds the web chat adapter when cfg enables it (nil, nil
 // otherwise), with the inbox as its Sink and the store's streams, and its
@@ -62,7 +59,7 @@ func newWebChat(cfg *configs.Config, store state.Store, in *inbox.Inbox, resolve
 		return nil, nil
 	}
 	wc := cfg.WebChatAdapter()
-	if demoMode(cfg) && !cfg.WebChat.Enabled {
+	if cfg.Demo() && !cfg.WebChat.Enabled {
 		log.Warn("DEMO MODE: web chat is on with the public development secret and anonymous chat; set webchat.enabled and AIRBRANCH_WEBCHAT_TOKEN_SECRET outside demos")
 		wc.Token.Secret = []byte(DevWebChatSecret)
 		wc.Anonymous.Enabled, wc.Anonymous.Secret = true, []byte(DevWebChatSecret)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,7 +253,7 @@ func (s *session) reader(ctx context.Context) {
 		case err != nil || f.Type == "":
 			answer = errorFrame("", "bad_frame", 400, "a frame is a JSON object with a type")
 		case f.V != 0 && f.V != Version:
-			answer = errorFrame(f.ID, "bad_frame", 400, "protocol version "+itoa(int64(f.V))+" (allowed: 1)")
+			answer = errorFrame(f.ID, "bad_frame", 400, "protocol version "+strconv.Itoa(f.V)+" (allowed: 1)")
 		default:
 			answer = s.srv.handle(ctx, s, f)
 		}
@@ -278,9 +279,4 @@ func ack(id string, result any) Frame {
 		return errorFrame(id, "internal", 500, "internal error")
 	}
 	return Frame{V: Version, Type: TypeAck, ID: id, Data: raw}
-}
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
