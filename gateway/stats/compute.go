@@ -187,20 +187,12 @@ func (s *Source) window(ctx context.Context, since, now time.Time) ([]conversati
 // else for the segment teams of its segment.
 func (s *Source) waiting(ctx context.Context, now time.Time, byTeam map[conversation.TeamID]*Figures, segTeams map[conversation.Segment][]*Figures,
 	seg func(conversation.Segment) *Figures, team func(conversation.TeamID) bool) error {
-	entries, err := s.Store.Queue(ctx, router.WaitingQueue, 0)
+	convs, err := s.queued(ctx)
 	if err != nil {
-		return fmt.Errorf("stats: queue: %w", err)
-	}
-	ids := make([]conversation.ConversationID, len(entries))
-	for i, e := range entries {
-		ids[i] = e.ConversationID
-	}
-	convs, err := s.Store.Conversations(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("stats: queued conversations: %w", err)
+		return err
 	}
 	for _, c := range convs {
-		if c.Status != conversation.StatusQueued || (c.TeamID != "" && !team(c.TeamID)) {
+		if c.TeamID != "" && !team(c.TeamID) {
 			continue
 		}
 		wait := now.Sub(c.QueuedAt).Seconds()
@@ -337,6 +329,27 @@ func (s *Source) Queues(ctx context.Context, now time.Time) (map[conversation.Te
 	if err != nil {
 		return nil, fmt.Errorf("stats: teams: %w", err)
 	}
+	convs, err := s.queued(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[conversation.TeamID]Queue, len(teams))
+	for _, t := range teams {
+		q := Queue{TeamID: t.ID}
+		for _, c := range convs {
+			if c.TeamID == t.ID || (c.TeamID == "" && t.Kind == conversation.TeamSegment && c.Segment == t.Segment) {
+				q.Waiting++
+				q.LongestWaitSeconds = max(q.LongestWaitSeconds, round1(now.Sub(c.QueuedAt).Seconds()))
+			}
+		}
+		out[t.ID] = q
+	}
+	return out, nil
+}
+
+// queued reads the conversations on the waiting queue that are queued
+// now (one queue read and one batch read).
+func (s *Source) queued(ctx context.Context) ([]conversation.Conversation, error) {
 	entries, err := s.Store.Queue(ctx, router.WaitingQueue, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stats: queue: %w", err)
@@ -349,19 +362,11 @@ func (s *Source) Queues(ctx context.Context, now time.Time) (map[conversation.Te
 	if err != nil {
 		return nil, fmt.Errorf("stats: queued conversations: %w", err)
 	}
-	out := make(map[conversation.TeamID]Queue, len(teams))
-	for _, t := range teams {
-		q := Queue{TeamID: t.ID}
-		for _, c := range convs {
-			if c.Status != conversation.StatusQueued {
-				continue
-			}
-			if c.TeamID == t.ID || (c.TeamID == "" && t.Kind == conversation.TeamSegment && c.Segment == t.Segment) {
-				q.Waiting++
-				q.LongestWaitSeconds = max(q.LongestWaitSeconds, round1(now.Sub(c.QueuedAt).Seconds()))
-			}
+	out := convs[:0]
+	for _, c := range convs {
+		if c.Status == conversation.StatusQueued {
+			out = append(out, c)
 		}
-		out[t.ID] = q
 	}
 	return out, nil
 }
