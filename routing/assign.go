@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -34,35 +35,52 @@ import (
 // reservation is advisory, not a guard the committer re-checks: capacity
 // and single offers stay guarded by the atomic commit.
 func Assign(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Time) []Decision {
-	dyn := slices.Clone(snap.dyn)
-	cursors := maps.Clone(snap.cursors)
-	if cursors == nil {
-		cursors = map[string]conversation.RMID{}
-	}
-	var reserved []heldBy // per RM, made at the first reservation
-	seen := make(map[conversation.ConversationID]bool, len(waiting))
 	out := make([]Decision, 0, len(waiting))
-	for _, k := range order(p, waiting, now) {
-		c := &waiting[k]
-		if seen[c.ID] {
-			continue
-		}
-		seen[c.ID] = true
-		d := decide(p, snap, dyn, cursors, reserved, c, now, p.holdOf(c, now))
-		switch {
-		case d.Outcome == OutcomeOffer:
-			i := snap.byID[d.Choice.RMID]
-			dyn[i].load += d.Choice.Cost
-			dyn[i].lastOffer = now
-			dyn[i].lastActive = later(dyn[i].idleSince, now)
-			cursors[d.Choice.CursorKey] = d.Choice.RMID
-		case d.Reserved != nil:
-			if reserved == nil {
-				reserved = make([]heldBy, len(snap.rms))
-			}
-			reserved[snap.byID[d.Reserved.RMID]] = heldFor(c)
-		}
+	for d := range Assigned(p, snap, waiting, now) {
 		out = append(out, d)
 	}
 	return out
+}
+
+// Assigned yields Assign's decisions one at a time, in serving order, each
+// as soon as it is made, so a caller can commit the first ones while the
+// later ones are still being decided (and need not hold every full record
+// of a large queue at once). Each decision is final when yielded: later
+// ones depend on it, never the reverse. Stopping early is allowed; the
+// decisions not yet made are simply not made. Like Assign it is pure:
+// ranging twice over the same sequence yields the same decisions.
+func Assigned(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Time) iter.Seq[Decision] {
+	return func(yield func(Decision) bool) {
+		dyn := slices.Clone(snap.dyn)
+		cursors := maps.Clone(snap.cursors)
+		if cursors == nil {
+			cursors = map[string]conversation.RMID{}
+		}
+		var reserved []heldBy // per RM, made at the first reservation
+		seen := make(map[conversation.ConversationID]bool, len(waiting))
+		for _, k := range order(p, waiting, now) {
+			c := &waiting[k]
+			if seen[c.ID] {
+				continue
+			}
+			seen[c.ID] = true
+			d := decide(p, snap, dyn, cursors, reserved, c, now, p.holdOf(c, now))
+			switch {
+			case d.Outcome == OutcomeOffer:
+				i := snap.byID[d.Choice.RMID]
+				dyn[i].load += d.Choice.Cost
+				dyn[i].lastOffer = now
+				dyn[i].lastActive = later(dyn[i].idleSince, now)
+				cursors[d.Choice.CursorKey] = d.Choice.RMID
+			case d.Reserved != nil:
+				if reserved == nil {
+					reserved = make([]heldBy, len(snap.rms))
+				}
+				reserved[snap.byID[d.Reserved.RMID]] = heldFor(c)
+			}
+			if !yield(d) {
+				return
+			}
+		}
+	}
 }

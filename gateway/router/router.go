@@ -74,11 +74,10 @@ type Router struct {
 	safety    time.Duration
 	kick      chan struct{}
 	observer  Observer
-	// evalMu serialises Evaluate; lastWait, under it, remembers per waiting
-	// conversation the sentence and next change of the last wait recorded,
-	// so an unchanged wait is not written again on every pass.
+	// evalMu serialises Evaluate; lastWait remembers the last wait
+	// recorded per waiting conversation.
 	evalMu   sync.Mutex
-	lastWait map[conversation.ConversationID]string
+	lastWait *waitMemo
 }
 
 // New returns a router; it does nothing until Run.
@@ -90,7 +89,7 @@ func New(o Options) (*Router, error) {
 		store: o.Store, dir: o.Directory, customers: o.Customers, policies: o.Policies,
 		log: o.Logger, now: o.Now, instance: o.Instance, safety: o.Safety,
 		kick:     make(chan struct{}, 1),
-		lastWait: make(map[conversation.ConversationID]string),
+		lastWait: newWaitMemo(),
 		observer: o.Observer,
 	}
 	if r.observer == nil {

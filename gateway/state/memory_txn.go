@@ -21,9 +21,9 @@ func (m *Memory) Commit(_ context.Context, txn Txn) error {
 		return fmt.Errorf("memory commit: %w", err)
 	}
 	now := truncMicros(txn.Now)
-	var record []byte // written before any lock is taken
+	var record memRecord // written before any lock is taken
 	if d := txn.Decision; d != nil {
-		record = d.json()
+		record = memRecordOf(d)
 	}
 
 	var entry *convEntry
@@ -200,7 +200,7 @@ func (r *routeState) counters(id conversation.RMID) *rmCounters {
 // addDecision appends record, which it keeps, to the conversation's
 // records, dropping the oldest beyond MaxDecisionsKept; the caller holds
 // mu.
-func (r *routeState) addDecision(id conversation.ConversationID, record []byte, wall time.Time) {
+func (r *routeState) addDecision(id conversation.ConversationID, record memRecord, wall time.Time) {
 	log := r.decisions[id]
 	if log == nil || wall.Sub(log.written) >= DecisionTTL {
 		log = &decisionLog{}
