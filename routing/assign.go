@@ -72,6 +72,12 @@ func Assigned(p *Policies, snap *Snapshot, waiting []ConversationView, now time.
 				dyn[i].lastOffer = now
 				dyn[i].lastActive = later(dyn[i].idleSince, now)
 				cursors[d.Choice.CursorKey] = d.Choice.RMID
+				for _, also := range d.Also {
+					j := snap.byID[also.RMID]
+					dyn[j].load += also.Cost
+					dyn[j].lastOffer = now
+					dyn[j].lastActive = later(dyn[j].idleSince, now)
+				}
 			case d.Reserved != nil:
 				if reserved == nil {
 					reserved = make([]heldBy, len(snap.rms))

@@ -163,6 +163,7 @@ func (c *compiler) settings(cfg Config, p *Policies) {
 		}
 		p.timeouts[ch] = d
 	}
+	c.simultaneous(cfg, p)
 	if cfg.MaxMissedOffers < 1 || cfg.MaxMissedOffers > 20 {
 		c.bad("max_missed_offers", "%d (allowed: 1..20)", cfg.MaxMissedOffers)
 	}
@@ -276,4 +277,34 @@ func (c *compiler) knownTeam(where string, id conversation.TeamID) {
 func parseAction(s string) (Action, bool) {
 	a := Action(s)
 	return a, slices.Contains(endActions, a)
+}
+
+// MaxSimultaneousOffers bounds Config.SimultaneousOffers.
+const MaxSimultaneousOffers = 5
+
+// simultaneous checks and copies SimultaneousOffers: per channel 1..5,
+// and 1 for voice and video.
+func (c *compiler) simultaneous(cfg Config, p *Policies) {
+	p.simultaneous = map[conversation.Channel]int{}
+	for _, key := range slices.Sorted(maps.Keys(cfg.SimultaneousOffers)) {
+		n := cfg.SimultaneousOffers[key]
+		ch := conversation.Channel(key)
+		switch {
+		case key != TimeoutChat && !ch.Valid():
+			c.bad("simultaneous_offers", "unknown key %q (allowed: %v or %q for every messaging channel)", key, conversation.Channels, TimeoutChat)
+		case n < 1 || n > MaxSimultaneousOffers:
+			c.bad("simultaneous_offers."+key, "%d RMs (allowed: 1..%d)", n, MaxSimultaneousOffers)
+		case key != TimeoutChat && !ch.Messaging() && n != 1:
+			c.bad("simultaneous_offers."+key, "%d RMs (allowed: 1: a %s conversation is offered to one RM at a time)", n, ch)
+		}
+	}
+	for _, ch := range conversation.Channels {
+		n, ok := cfg.SimultaneousOffers[string(ch)]
+		if !ok && ch.Messaging() {
+			n = cfg.SimultaneousOffers[TimeoutChat]
+		}
+		if n > 1 && n <= MaxSimultaneousOffers && ch.Messaging() {
+			p.simultaneous[ch] = n
+		}
+	}
 }

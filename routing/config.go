@@ -21,6 +21,16 @@ type Config struct {
 	// webchat unless the channel has its own key (1s..10m). Defaults: voice
 	// 15s, video 30s, chat 30s.
 	OfferTimeouts map[string]time.Duration `yaml:"offer_timeouts" json:"offer_timeouts,omitempty"`
+	// SimultaneousOffers offers a conversation to several RMs at once, per
+	// messaging channel (key as in OfferTimeouts: a channel, or "chat" for
+	// sms, wechat and webchat): the best N eligible RMs under the policy
+	// each get an offer, the first to accept takes the conversation and
+	// the others' offers are withdrawn; a decline or timeout withdraws only
+	// that RM's offer, and the conversation returns to the queue when none
+	// is left. Each offered RM holds the conversation's cost until then
+	// (1..5; voice and video ring one RM at a time, so only 1). Default 1
+	// for every channel: one RM at a time.
+	SimultaneousOffers map[string]int `yaml:"simultaneous_offers" json:"simultaneous_offers,omitempty"`
 	// MaxMissedOffers is how many offers an RM may miss (decline by timeout)
 	// in a row before being set away with reason "not_responding" (1..20).
 	// Default 3.

@@ -51,6 +51,7 @@ func Decide(p *Policies, snap *Snapshot, conv ConversationView, now time.Time) D
 func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, reserved []heldBy, conv *ConversationView, now time.Time, h hold) Decision {
 	e := newEvaluation(p, snap, dyn, cursors, conv, now)
 	e.reserved, e.hold = reserved, h
+	e.topN = p.SimultaneousOffers(conv.Channel)
 	d := Decision{ConversationID: conv.ID, At: now, Record: p.record}
 	pol, whenErr := e.selectPolicy()
 	if pol == nil {
@@ -138,6 +139,9 @@ func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
 			if !found || r.beats(best) {
 				best, found = r, true
 			}
+			if e.topN > 1 {
+				e.top = insertRanked(e.top, r, e.topN)
+			}
 		} else {
 			d.Filtered[bits.TrailingZeros16(uint16(failed))]++
 		}
@@ -190,10 +194,18 @@ func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
 		d.Overflow = true
 		e.walkPool(step{kind: targetTeam, team: e.pol.overflow}, e.pol.overflowStep(), seen, full, consider)
 	}
-	if found && !full && e.role(best.idx) == "" {
-		c := e.candidate(best.idx, best.step, "", 0)
-		c.Score = best.score
-		d.Candidates = append(d.Candidates, c)
+	if found && !full {
+		chosen := []ranked{best}
+		if len(e.top) > 1 {
+			chosen = e.top
+		}
+		for _, r := range chosen {
+			if e.role(r.idx) == "" {
+				c := e.candidate(r.idx, r.step, "", 0)
+				c.Score = r.score
+				d.Candidates = append(d.Candidates, c)
+			}
+		}
 	}
 	return best, found
 }
@@ -253,15 +265,44 @@ func (e *evaluation) walkPool(st step, stepNo int, seen []uint64, full bool, con
 
 // offer fills the decision's choice.
 func (e *evaluation) offer(d *Decision, best ranked) {
-	r, dy := &e.snap.rms[best.idx], &e.dyn[best.idx]
-	timeout := e.p.OfferTimeout(e.conv.Channel)
 	d.Outcome = OutcomeOffer
-	d.Choice = &Choice{
-		RMID: r.rm.ID, Step: best.step, Role: e.role(best.idx),
-		Cost: e.cost, LoadBefore: dy.load, Capacity: r.capacity,
-		Timeout: timeout, ExpiresAt: e.now.Add(timeout),
-		Score: best.score, CursorKey: e.pol.ID,
+	c := e.choice(best)
+	d.Choice = &c
+	if len(e.top) > 1 {
+		d.Also = make([]Choice, 0, len(e.top)-1)
+		for _, r := range e.top[1:] {
+			d.Also = append(d.Also, e.choice(r))
+		}
 	}
+}
+
+// choice is the offer to ranked RM r.
+func (e *evaluation) choice(r ranked) Choice {
+	rm, dy := &e.snap.rms[r.idx], &e.dyn[r.idx]
+	timeout := e.p.OfferTimeout(e.conv.Channel)
+	return Choice{
+		RMID: rm.rm.ID, Step: r.step, Role: e.role(r.idx),
+		Cost: e.cost, LoadBefore: dy.load, Capacity: rm.capacity,
+		Timeout: timeout, ExpiresAt: e.now.Add(timeout),
+		Score: r.score, CursorKey: e.pol.ID,
+	}
+}
+
+// insertRanked inserts r into top (best first, as ranked.beats orders)
+// and keeps at most n.
+func insertRanked(top []ranked, r ranked, n int) []ranked {
+	i := len(top)
+	for i > 0 && r.beats(top[i-1]) {
+		i--
+	}
+	if i >= n {
+		return top
+	}
+	top = slices.Insert(top, i, r)
+	if len(top) > n {
+		top = top[:n]
+	}
+	return top
 }
 
 // candidate builds the record of RM i.

@@ -67,7 +67,8 @@ func DefaultConfig() Config {
 			string(conversation.ChannelVideo): 30 * time.Second,
 			TimeoutChat:                       30 * time.Second,
 		},
-		MaxMissedOffers: DefaultMaxMissedOffers,
+		SimultaneousOffers: map[string]int{TimeoutChat: 1},
+		MaxMissedOffers:    DefaultMaxMissedOffers,
 		WrapUp: WrapUpConfig{
 			Timeout: DefaultWrapUpTimeout,
 			Dispositions: []string{
@@ -124,6 +125,7 @@ func (cfg Config) withDefaults() Config {
 	out := cfg
 	out.Costs = mergeMap(cfg.Costs, def.Costs)
 	out.OfferTimeouts = mergeMap(cfg.OfferTimeouts, def.OfferTimeouts)
+	out.SimultaneousOffers = mergeMap(cfg.SimultaneousOffers, def.SimultaneousOffers)
 	out.Segments = mergeMap(cfg.Segments, def.Segments)
 	if out.MaxMissedOffers == 0 {
 		out.MaxMissedOffers = def.MaxMissedOffers

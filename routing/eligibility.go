@@ -117,10 +117,14 @@ type evaluation struct {
 	// reserve an RM (Assign only); heldRM is the best RM to reserve found
 	// so far, when held.
 	reserved []heldBy
-	hold     hold
-	heldRM   holdRank
-	held     bool
-	gated    bool // the private-bank gate bars this client
+	// topN is how many RMs the conversation is offered to at once; when it
+	// is over 1, top keeps the best topN eligible RMs, best first.
+	topN   int
+	top    []ranked
+	hold   hold
+	heldRM holdRank
+	held   bool
+	gated  bool // the private-bank gate bars this client
 	// tr is the conversation's transfer target under the matched policy,
 	// nil when it has none.
 	tr       *TransferRecord

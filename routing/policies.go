@@ -116,6 +116,7 @@ type Policies struct {
 	list           []*Policy
 	costs          map[conversation.Channel]int
 	timeouts       map[conversation.Channel]time.Duration
+	simultaneous   map[conversation.Channel]int // > 1 only
 	maxMissed      int
 	wrapUpTimeout  time.Duration
 	dispositions   []string
@@ -173,6 +174,15 @@ func (p *Policies) OfferTimeout(ch conversation.Channel) time.Duration {
 		return d
 	}
 	return p.timeouts[conversation.ChannelVoice]
+}
+
+// SimultaneousOffers returns how many RMs a conversation on ch is offered
+// to at once (Config.SimultaneousOffers): 1 unless configured.
+func (p *Policies) SimultaneousOffers(ch conversation.Channel) int {
+	if n := p.simultaneous[ch]; n > 1 {
+		return n
+	}
+	return 1
 }
 
 // MaxMissedOffers returns how many offers in a row an RM may miss before

@@ -117,8 +117,9 @@ func randomReservation(rng *rand.Rand) ReservationConfig {
 }
 
 // TestAssignProperties checks, over random RMs, presences, loads and
-// waiting conversations: no RM over capacity after a batch, no conversation
-// offered twice, every offer to an RM who passes every filter, no offer to
+// waiting conversations (a third of the seeds with simultaneous offers of
+// chats): no RM over capacity after a batch, no conversation offered twice
+// (a simultaneous offer names each RM once, at most the configured number), every offer to an RM who passes every filter, no offer to
 // an RM reserved earlier in the batch, every reservation sound (see
 // checkReservations), and the same decisions for the same input in any
 // order.
@@ -134,6 +135,9 @@ func TestAssignProperties(t *testing.T) {
 			cfg.Policies[0].Selection = strategies[rng.IntN(len(strategies))]
 			cfg.Conflicts = []ConflictConfig{{RM: rms[0].ID, Customer: "cus-00001"}}
 			cfg.Reservation = randomReservation(rng)
+			if seed%3 == 0 {
+				cfg.SimultaneousOffers = map[string]int{TimeoutChat: 1 + rng.IntN(MaxSimultaneousOffers)}
+			}
 			p, err := Compile(cfg, testTeams(), rms)
 			if err != nil {
 				t.Fatal(err)
@@ -166,16 +170,26 @@ func TestAssignProperties(t *testing.T) {
 					t.Fatalf("conversation %s offered to %s and %s", d.ConversationID, prev, d.Choice.RMID)
 				}
 				offered[d.ConversationID] = d.Choice.RMID
-				st, _ := snap.RM(d.Choice.RMID)
-				if c, _ := Check(p, snap, byID[d.ConversationID], d.Choice.RMID, now); c.Failed&^bit(FilterCapacity) != 0 {
-					t.Errorf("offer of %s to %s fails %v", d.ConversationID, d.Choice.RMID, c.Failed)
+				if n := p.SimultaneousOffers(byID[d.ConversationID].Channel); len(d.Also) > n-1 {
+					t.Fatalf("conversation %s offered to %d RMs at once, allowed %d", d.ConversationID, 1+len(d.Also), n)
 				}
-				if d.Choice.LoadBefore != st.Load+load[d.Choice.RMID] {
-					t.Errorf("offer to %s assumes load %d, batch says %d", d.Choice.RMID, d.Choice.LoadBefore, st.Load+load[d.Choice.RMID])
-				}
-				load[d.Choice.RMID] += d.Choice.Cost
-				if total := st.Load + load[d.Choice.RMID]; total > cmpOr(st.RM.Capacity, DefaultCapacity) {
-					t.Fatalf("rm %s over capacity: %d", d.Choice.RMID, total)
+				group := map[conversation.RMID]bool{}
+				for _, ch := range append([]Choice{*d.Choice}, d.Also...) {
+					if group[ch.RMID] {
+						t.Fatalf("conversation %s offered to %s twice in one simultaneous offer", d.ConversationID, ch.RMID)
+					}
+					group[ch.RMID] = true
+					st, _ := snap.RM(ch.RMID)
+					if c, _ := Check(p, snap, byID[d.ConversationID], ch.RMID, now); c.Failed&^bit(FilterCapacity) != 0 {
+						t.Errorf("offer of %s to %s fails %v", d.ConversationID, ch.RMID, c.Failed)
+					}
+					if ch.LoadBefore != st.Load+load[ch.RMID] {
+						t.Errorf("offer to %s assumes load %d, batch says %d", ch.RMID, ch.LoadBefore, st.Load+load[ch.RMID])
+					}
+					load[ch.RMID] += ch.Cost
+					if total := st.Load + load[ch.RMID]; total > cmpOr(st.RM.Capacity, DefaultCapacity) {
+						t.Fatalf("rm %s over capacity: %d", ch.RMID, total)
+					}
 				}
 			}
 			checkReservations(t, p, snap, byID, got, now)

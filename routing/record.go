@@ -145,6 +145,10 @@ type Decision struct {
 	Overflow bool  `json:"overflow,omitempty"`
 	// Choice is set when Outcome is offer.
 	Choice *Choice `json:"choice,omitempty"`
+	// Also are the further RMs offered the conversation at the same time
+	// as Choice (a simultaneous offer, Config.SimultaneousOffers), next
+	// best first; empty for an offer to one RM.
+	Also []Choice `json:"also,omitempty"`
 	// Reserved is set when Outcome is wait and Assign reserved an RM for
 	// the conversation (see Reservation); Decide never reserves.
 	Reserved *Reservation `json:"reserved,omitempty"`

@@ -56,6 +56,16 @@ func (d Decision) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"choice":`...)
 		dst = d.Choice.appendJSON(dst)
 	}
+	if len(d.Also) > 0 {
+		dst = append(dst, `,"also":[`...)
+		for i := range d.Also {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = d.Also[i].appendJSON(dst)
+		}
+		dst = append(dst, ']')
+	}
 	if d.Reserved != nil {
 		dst = append(dst, `,"reserved":`...)
 		dst = d.Reserved.appendJSON(dst)
@@ -117,6 +127,11 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 			return nil, err
 		}
 	}
+	for i := range d.Also {
+		if err := check("also expires_at", d.Also[i].ExpiresAt); err != nil {
+			return nil, err
+		}
+	}
 	if tr := d.Transfer; tr != nil {
 		if err := check("transfer at", tr.At); err != nil {
 			return nil, err
@@ -140,6 +155,9 @@ func (d Decision) jsonSize() int {
 	n := 320 + len(d.ConversationID) + len(d.PolicyID) + len(d.PolicyVersion) + len(d.Reason) + len(d.Sentence) + 4*len(d.Steps)
 	if d.Choice != nil {
 		n += 200 + len(d.Choice.RMID) + len(d.Choice.CursorKey)
+	}
+	for i := range d.Also {
+		n += 210 + len(d.Also[i].RMID) + len(d.Also[i].CursorKey)
 	}
 	if d.Reserved != nil {
 		n += 100 + len(d.Reserved.RMID)

@@ -34,6 +34,7 @@ const (
 	packTransfer               // a TransferRecord follows
 	packNextChange             // NextChange follows (else zero)
 	packRoster                 // candidates name their RM by roster index
+	packAlso                   // a count and that many Choices follow the Choice
 	packFlagsKnown = 1<<iota - 1
 )
 
@@ -111,6 +112,9 @@ func (d Decision) AppendPacked(dst []byte, roster *Roster) ([]byte, error) {
 	if roster != nil {
 		flags |= packRoster
 	}
+	if len(d.Also) > 0 {
+		flags |= packAlso
+	}
 	dst = append(dst, packVersion)
 	dst = binary.AppendUvarint(dst, flags)
 	dst = appendPackedString(dst, string(d.ConversationID))
@@ -123,16 +127,13 @@ func (d Decision) AppendPacked(dst []byte, roster *Roster) ([]byte, error) {
 		dst = binary.AppendVarint(dst, int64(s))
 	}
 	if c := d.Choice; c != nil {
-		dst = appendPackedString(dst, string(c.RMID))
-		dst = binary.AppendVarint(dst, int64(c.Step))
-		dst = appendPackedString(dst, string(c.Role))
-		dst = binary.AppendVarint(dst, int64(c.Cost))
-		dst = binary.AppendVarint(dst, int64(c.LoadBefore))
-		dst = binary.AppendVarint(dst, int64(c.Capacity))
-		dst = binary.AppendVarint(dst, int64(c.Timeout))
-		dst = appendPackedTime(dst, c.ExpiresAt)
-		dst = binary.AppendVarint(dst, c.Score)
-		dst = appendPackedString(dst, c.CursorKey)
+		dst = c.appendPacked(dst)
+	}
+	if len(d.Also) > 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(d.Also)))
+		for i := range d.Also {
+			dst = d.Also[i].appendPacked(dst)
+		}
 	}
 	if r := d.Reserved; r != nil {
 		dst = appendPackedString(dst, string(r.RMID))
@@ -173,6 +174,20 @@ func (d Decision) AppendPacked(dst []byte, roster *Roster) ([]byte, error) {
 		prev = c
 	}
 	return dst, nil
+}
+
+// appendPacked appends the packed form of a choice.
+func (c *Choice) appendPacked(dst []byte) []byte {
+	dst = appendPackedString(dst, string(c.RMID))
+	dst = binary.AppendVarint(dst, int64(c.Step))
+	dst = appendPackedString(dst, string(c.Role))
+	dst = binary.AppendVarint(dst, int64(c.Cost))
+	dst = binary.AppendVarint(dst, int64(c.LoadBefore))
+	dst = binary.AppendVarint(dst, int64(c.Capacity))
+	dst = binary.AppendVarint(dst, int64(c.Timeout))
+	dst = appendPackedTime(dst, c.ExpiresAt)
+	dst = binary.AppendVarint(dst, c.Score)
+	return appendPackedString(dst, c.CursorKey)
 }
 
 // appendPacked appends c after prev (the previous candidate, zero for the
@@ -276,6 +291,9 @@ func (d Decision) packedSize(roster bool) int {
 		len(d.Reason) + len(d.Record) + len(d.Sentence) + 10*len(d.Steps)
 	if c := d.Choice; c != nil {
 		n += 80 + len(c.RMID) + len(c.Role) + len(c.CursorKey)
+	}
+	for i := range d.Also {
+		n += 80 + len(d.Also[i].RMID) + len(d.Also[i].Role) + len(d.Also[i].CursorKey)
 	}
 	if r := d.Reserved; r != nil {
 		n += 50 + len(r.RMID) + len(r.Role)

@@ -42,10 +42,15 @@ func UnpackDecision(data []byte, roster *Roster) (Decision, error) {
 	}
 	d.Overflow = flags&packOverflow != 0
 	if flags&packChoice != 0 {
-		d.Choice = &Choice{
-			RMID: conversation.RMID(r.str()), Step: int(r.varint()), Role: Role(r.str()),
-			Cost: int(r.varint()), LoadBefore: int(r.varint()), Capacity: int(r.varint()),
-			Timeout: time.Duration(r.varint()), ExpiresAt: r.time(), Score: r.varint(), CursorKey: r.str(),
+		c := r.choice()
+		d.Choice = &c
+	}
+	if flags&packAlso != 0 {
+		if n := r.count(12); n > 0 {
+			d.Also = make([]Choice, n)
+			for i := range d.Also {
+				d.Also[i] = r.choice()
+			}
 		}
 	}
 	if flags&packReserved != 0 {
@@ -89,6 +94,15 @@ func UnpackDecision(data []byte, roster *Roster) (Decision, error) {
 		return Decision{}, fmt.Errorf("unpack decision: %w: %w", r.err, ErrPackedRecord)
 	}
 	return d, nil
+}
+
+// choice reads one choice (see Choice.appendPacked).
+func (r *packReader) choice() Choice {
+	return Choice{
+		RMID: conversation.RMID(r.str()), Step: int(r.varint()), Role: Role(r.str()),
+		Cost: int(r.varint()), LoadBefore: int(r.varint()), Capacity: int(r.varint()),
+		Timeout: time.Duration(r.varint()), ExpiresAt: r.time(), Score: r.varint(), CursorKey: r.str(),
+	}
 }
 
 // candidate reads one candidate written after prev into c and returns its

@@ -128,6 +128,13 @@ func (e *evaluation) sentence(d *Decision, pl *plan) string {
 		default:
 			s = fmt.Sprintf("offered to %s (%s) at step %d", ch.RMID, e.pol.steps[ch.Step-1].label, ch.Step)
 		}
+		if len(d.Also) > 0 {
+			ids := make([]string, len(d.Also))
+			for i, a := range d.Also {
+				ids[i] = string(a.RMID)
+			}
+			s += ", and at once to " + strings.Join(ids, ", ")
+		}
 		parts = append(parts, s)
 	case OutcomeWait:
 		parts = append(parts, d.Reason)

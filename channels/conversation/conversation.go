@@ -71,6 +71,12 @@ type Conversation struct {
 	// Declined lists the RMs who declined or missed an offer of this
 	// conversation; routing does not offer it to them again.
 	Declined []RMID `json:"declined,omitempty"`
+	// OfferGroup lists the live offers of a simultaneous offer (the
+	// conversation offered to several RMs at once) while it is offered:
+	// the first to accept takes it and the others are withdrawn; a decline
+	// or timeout removes that RM's entry, and the conversation returns to
+	// the queue when none is left. Empty for an offer to one RM.
+	OfferGroup []OfferRef `json:"offer_group,omitempty"`
 	// PreviousRM is the RM who served this customer last, and PreviousRMAt
 	// when that conversation ended; routing offers a returning client to
 	// them first within the configured time.

@@ -7,12 +7,15 @@ type EventType string
 
 // Event types of the timeline.
 const (
-	EventMessage            EventType = "message"
-	EventStatusChanged      EventType = "status_changed"
-	EventOffer              EventType = "offer"
-	EventAccept             EventType = "accept"
-	EventDecline            EventType = "decline"
-	EventOfferExpired       EventType = "offer_expired"
+	EventMessage       EventType = "message"
+	EventStatusChanged EventType = "status_changed"
+	EventOffer         EventType = "offer"
+	EventAccept        EventType = "accept"
+	EventDecline       EventType = "decline"
+	EventOfferExpired  EventType = "offer_expired"
+	// EventOfferWithdrawn: an offer ended because another RM of the same
+	// simultaneous offer accepted, or the client left.
+	EventOfferWithdrawn     EventType = "offer_withdrawn"
 	EventTransfer           EventType = "transfer"
 	EventParticipantJoined  EventType = "participant_joined"
 	EventParticipantLeft    EventType = "participant_left"

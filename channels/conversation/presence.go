@@ -80,5 +80,12 @@ type Offer struct {
 	Instance string `json:"instance,omitempty"`
 }
 
+// OfferRef names one offer of a simultaneous offer and its RM
+// (Conversation.OfferGroup).
+type OfferRef struct {
+	ID   OfferID `json:"offer_id"`
+	RMID RMID    `json:"rm_id"`
+}
+
 // Expired reports whether the offer's lease has run out at now.
 func (o Offer) Expired(now time.Time) bool { return !now.Before(o.ExpiresAt) }

@@ -14,7 +14,11 @@ import (
 // becomes offered (in the chosen RM's team, so the team sees it), the RM's
 // capacity is held, the offer lease stored, the queue entry removed, the
 // decision recorded; guarded by the RM still available with capacity and
-// no other live offer. ok is false when there is nothing to commit.
+// no other live offer. A simultaneous offer (Decision.Also) does the same
+// for every RM of the group in the same Txn, and lists the group on the
+// conversation (OfferGroup); one RM no longer available or without the
+// capacity refuses the whole group, decided again next pass. ok is false
+// when there is nothing to commit.
 func (r *Router) offerCommit(ctx context.Context, c conversation.Conversation, team conversation.TeamID, d routing.Decision, now time.Time) (pendingCommit, bool) {
 	ch := d.Choice
 	next := c
@@ -23,27 +27,39 @@ func (r *Router) offerCommit(ctx context.Context, c conversation.Conversation, t
 		r.log.Warn("offer on a conversation that is not queued", "conversation_id", c.ID, "error", err)
 		return pendingCommit{}, false
 	}
-	o := conversation.Offer{
-		ID: conversation.NewOfferID(now), ConversationID: c.ID, RMID: ch.RMID, Cost: ch.Cost,
-		Attempt: len(c.Declined) + 1, CreatedAt: conversation.Millis(now), ExpiresAt: conversation.Millis(ch.ExpiresAt), Instance: r.instance,
-	}
-	ev := event(&next, conversation.EventOffer, "routing", now)
-	ev.RMID, ev.OfferID, ev.Reason = ch.RMID, o.ID, d.Sentence
 	txn := state.Txn{
 		Now:          now,
 		Conversation: &next,
-		Guards: []state.Guard{
-			{Kind: state.GuardRMAvailable, RMID: ch.RMID},
-			{Kind: state.GuardCapacity, RMID: ch.RMID, ConversationID: c.ID, Cost: ch.Cost, Capacity: ch.Capacity},
-			{Kind: state.GuardNoLiveOffer, ConversationID: c.ID},
-		},
-		Holds:    []state.Hold{{RMID: ch.RMID, ConversationID: c.ID, Cost: ch.Cost}},
-		PutOffer: &o,
-		Dequeue:  []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
-		RMs:      []state.RMUpdate{{RMID: ch.RMID, LastOfferAt: now}},
-		Events:   []conversation.Event{ev, statusEvent(&next, conversation.StatusQueued, "routing", now)},
-		Decision: &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d},
-		Wakes:    []state.Wake{{ConversationID: c.ID}},
+		Guards:       []state.Guard{{Kind: state.GuardNoLiveOffer, ConversationID: c.ID}},
+		Dequeue:      []state.QueueOp{{Queue: WaitingQueue, ConversationID: c.ID}},
+		Decision:     &state.DecisionRecord{ConversationID: c.ID, At: now, Decision: &d},
+		Wakes:        []state.Wake{{ConversationID: c.ID}},
+	}
+	group := append([]routing.Choice{*ch}, d.Also...)
+	offers := make([]conversation.Offer, len(group))
+	next.OfferGroup = nil
+	for i, g := range group {
+		o := conversation.Offer{
+			ID: conversation.NewOfferID(now), ConversationID: c.ID, RMID: g.RMID, Cost: g.Cost,
+			Attempt: len(c.Declined) + 1, CreatedAt: conversation.Millis(now), ExpiresAt: conversation.Millis(g.ExpiresAt), Instance: r.instance,
+		}
+		offers[i] = o
+		if len(group) > 1 {
+			next.OfferGroup = append(next.OfferGroup, conversation.OfferRef{ID: o.ID, RMID: o.RMID})
+		}
+		ev := event(&next, conversation.EventOffer, "routing", now)
+		ev.RMID, ev.OfferID, ev.Reason = g.RMID, o.ID, d.Sentence
+		txn.Guards = append(txn.Guards,
+			state.Guard{Kind: state.GuardRMAvailable, RMID: g.RMID},
+			state.Guard{Kind: state.GuardCapacity, RMID: g.RMID, ConversationID: c.ID, Cost: g.Cost, Capacity: g.Capacity})
+		txn.Holds = append(txn.Holds, state.Hold{RMID: g.RMID, ConversationID: c.ID, Cost: g.Cost})
+		txn.RMs = append(txn.RMs, state.RMUpdate{RMID: g.RMID, LastOfferAt: now})
+		txn.Events = append(txn.Events, ev)
+	}
+	txn.Events = append(txn.Events, statusEvent(&next, conversation.StatusQueued, "routing", now))
+	txn.PutOffer = &offers[0]
+	if len(offers) > 1 {
+		txn.PutOffers = offers[1:]
 	}
 	if ch.CursorKey != "" {
 		txn.Cursors = map[string]conversation.RMID{ch.CursorKey: ch.RMID}
@@ -59,10 +75,12 @@ func (r *Router) offerCommit(ctx context.Context, c conversation.Conversation, t
 			return
 		}
 		r.lastWait.forget(c.ID)
-		r.log.Info("offered", "conversation_id", c.ID, "rm_id", ch.RMID, "offer_id", o.ID, "policy_id", d.PolicyID, "step", ch.Step)
 		offered := next
 		offered.Version++
-		r.observer.Offered(ctx, o, offered)
+		for _, o := range offers {
+			r.log.Info("offered", "conversation_id", c.ID, "rm_id", o.RMID, "offer_id", o.ID, "policy_id", d.PolicyID, "step", ch.Step, "group", len(offers))
+			r.observer.Offered(ctx, o, offered)
+		}
 	}}, true
 }
 

@@ -85,10 +85,16 @@ type fixture struct {
 
 func newFixture(t *testing.T, store state.Store) *fixture {
 	t.Helper()
+	return newFixtureWith(t, store, routing.DefaultConfig())
+}
+
+// newFixtureWith is newFixture with routing configuration cfg.
+func newFixtureWith(t *testing.T, store state.Store, cfg routing.Config) *fixture {
+	t.Helper()
 	dir := world(t)
 	teams, _ := dir.Teams(context.Background())
 	rms, _ := dir.RMs(context.Background())
-	pol, err := routing.Compile(routing.DefaultConfig(), teams, rms)
+	pol, err := routing.Compile(cfg, teams, rms)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,12 +92,16 @@ func (r *Router) Accept(ctx context.Context, offerID conversation.OfferID, rm co
 		c.Join(conversation.RoleRM, string(rm), now)
 		accept := event(c, conversation.EventAccept, string(rm), now)
 		accept.RMID, accept.OfferID = rm, o.ID
-		return &state.Txn{
+		txn := &state.Txn{
 			Guards:       []state.Guard{{Kind: state.GuardOfferLive, OfferID: o.ID, RMID: rm}},
 			DeleteOffers: []conversation.OfferID{o.ID},
 			RMs:          []state.RMUpdate{{RMID: rm, Missed: state.MissedReset}},
 			Events:       []conversation.Event{accept, statusEvent(c, conversation.StatusOffered, string(rm), now)},
-		}, nil
+		}
+		// The other RMs of a simultaneous offer lose theirs, with the
+		// capacity it held.
+		withdraw(c, txn, o.ID, "accepted by "+string(rm), now)
+		return txn, nil
 	})
 	var ge *state.GuardError
 	if errors.As(err, &ge) {
@@ -162,6 +166,20 @@ func (r *Router) requeueOffer(ctx context.Context, o conversation.Offer, t conve
 		ev := event(c, t, string(o.RMID), now)
 		ev.RMID, ev.OfferID, ev.Reason = o.RMID, o.ID, reason
 		txn.Events = append(txn.Events, ev)
+		if others, inGroup := groupWithout(c.OfferGroup, o.ID); len(c.OfferGroup) > 0 && c.Status == conversation.StatusOffered {
+			// A simultaneous offer: the conversation stays offered to
+			// the others; it returns to the queue with the last one.
+			// (An offer not in the group is a stale one of an earlier
+			// offer: it only goes.)
+			if !inGroup {
+				return txn, nil
+			}
+			c.Declined = appendOnce(c.Declined, o.RMID)
+			c.OfferGroup = others
+			if len(others) > 0 {
+				return txn, nil
+			}
+		}
 		if c.Status == conversation.StatusOffered {
 			if err := c.Transition(conversation.StatusQueued, now); err != nil {
 				return nil, err
@@ -254,10 +272,7 @@ func (r *Router) Abandon(ctx context.Context, id conversation.ConversationID) (c
 			Wakes:   []state.Wake{{ConversationID: c.ID}},
 			Events:  []conversation.Event{statusEvent(c, from, string(c.CustomerID), now)},
 		}
-		if o, err := r.store.OfferFor(ctx, c.ID, now); err == nil {
-			txn.DeleteOffers = []conversation.OfferID{o.ID}
-			txn.Releases = []state.Hold{{RMID: o.RMID, ConversationID: c.ID}}
-		}
+		r.withdrawLive(ctx, c, txn, now)
 		return txn, nil
 	})
 	if err == nil {
@@ -397,10 +412,7 @@ func (r *Router) Callback(ctx context.Context, id conversation.ConversationID) (
 			Wakes:   []state.Wake{{ConversationID: c.ID}},
 			Events:  []conversation.Event{ev, statusEvent(c, from, string(c.CustomerID), now)},
 		}
-		if o, err := r.store.OfferFor(ctx, c.ID, now); err == nil {
-			txn.DeleteOffers = []conversation.OfferID{o.ID}
-			txn.Releases = []state.Hold{{RMID: o.RMID, ConversationID: c.ID}}
-		}
+		r.withdrawLive(ctx, c, txn, now)
 		return txn, nil
 	})
 	if err == nil {

@@ -16,6 +16,8 @@ func cloneConversation(c conversation.Conversation) conversation.Conversation {
 	c.Skills = slices.Clone(c.Skills)
 	c.Participants = slices.Clone(c.Participants)
 	c.Tags = slices.Clone(c.Tags)
+	c.Declined = slices.Clone(c.Declined)
+	c.OfferGroup = slices.Clone(c.OfferGroup)
 	return c
 }
 

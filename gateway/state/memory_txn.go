@@ -95,6 +95,9 @@ func (m *Memory) Commit(_ context.Context, txn Txn) error {
 	if o := txn.PutOffer; o != nil {
 		m.putOfferLocked(*o)
 	}
+	for _, o := range txn.PutOffers {
+		m.putOfferLocked(o)
+	}
 	for _, id := range txn.DeleteOffers {
 		m.deleteOfferLocked(id)
 	}

@@ -31,6 +31,7 @@ type commitPayload struct {
 	Holds     []commitHold    `json:"h,omitempty"`
 	Releases  []commitHold    `json:"r,omitempty"`
 	Offer     *commitOffer    `json:"o,omitempty"`
+	Offers    []commitOffer   `json:"os,omitempty"`
 	Deletes   []commitRef     `json:"del,omitempty"`
 	Enqueue   []commitRef     `json:"eq,omitempty"`
 	Dequeue   []commitRef     `json:"dq,omitempty"`
@@ -385,13 +386,27 @@ func (r *Redis) commitPayload(b *commitBuild, txn *Txn) (*commitPayload, error) 
 	for _, h := range txn.Releases {
 		p.Releases = append(p.Releases, hold(h))
 	}
-	if o := txn.PutOffer; o != nil {
+	putOffer := func(o *conversation.Offer) (*commitOffer, error) {
 		j, err := encode("offer", o)
 		if err != nil {
 			return nil, err
 		}
-		p.Offer = &commitOffer{K: keys.of(r.offerKey(o.ID)), CK: keys.of(r.convOffersKey(o.ConversationID)),
-			RK: keys.of(r.rmOffersKey(o.RMID)), ID: string(o.ID), A: arg(j), Exp: usString(o.ExpiresAt), Cr: usString(o.CreatedAt)}
+		return &commitOffer{K: keys.of(r.offerKey(o.ID)), CK: keys.of(r.convOffersKey(o.ConversationID)),
+			RK: keys.of(r.rmOffersKey(o.RMID)), ID: string(o.ID), A: arg(j), Exp: usString(o.ExpiresAt), Cr: usString(o.CreatedAt)}, nil
+	}
+	if o := txn.PutOffer; o != nil {
+		co, err := putOffer(o)
+		if err != nil {
+			return nil, err
+		}
+		p.Offer = co
+	}
+	for i := range txn.PutOffers {
+		co, err := putOffer(&txn.PutOffers[i])
+		if err != nil {
+			return nil, err
+		}
+		p.Offers = append(p.Offers, *co)
 	}
 	for _, id := range txn.DeleteOffers {
 		p.Deletes = append(p.Deletes, commitRef{K: keys.of(r.offerKey(id)), ID: string(id)})

@@ -237,8 +237,7 @@ for _, h in ipairs(t.r or {}) do
     redis.call('HSET', KEYS[h.k], 'i', t.now)
   end
 end
-local o = t.o
-if o then
+local function putOffer(o)
   local old = redis.call('SET', KEYS[o.k], ARGV[o.a], 'GET')
   if old then
     unindexOffer(prefix, KEYS[1], o.id, old)
@@ -246,6 +245,12 @@ if o then
   redis.call('ZADD', KEYS[1], o.exp, o.id)
   redis.call('ZADD', KEYS[o.ck], o.exp, o.id)
   redis.call('ZADD', KEYS[o.rk], o.cr, o.id)
+end
+if t.o then
+  putOffer(t.o)
+end
+for _, o in ipairs(t.os or {}) do
+  putOffer(o)
 end
 for _, d in ipairs(t.del or {}) do
   dropOffer(prefix, KEYS[1], KEYS[d.k], d.id)

@@ -121,6 +121,10 @@ type Txn struct {
 	// expiry), replacing an offer with the same id. Unlike CreateOffer it
 	// checks nothing by itself: add GuardNoLiveOffer for that.
 	PutOffer *conversation.Offer
+	// PutOffers stores further offer leases, after PutOffer and like it:
+	// the other RMs' offers of a simultaneous offer (one conversation
+	// offered to several RMs at once; routing.Config.SimultaneousOffers).
+	PutOffers []conversation.Offer
 	// DeleteOffers removes offer leases; a missing one is ignored.
 	DeleteOffers []conversation.OfferID
 	// Enqueue and Dequeue change queues (as Store.Enqueue and Dequeue).

@@ -46,6 +46,11 @@ func validateTxn(txn *Txn) error {
 			errs = append(errs, fmt.Errorf("txn: %w", err))
 		}
 	}
+	for i, o := range txn.PutOffers {
+		if err := validateOffer(o); err != nil {
+			errs = append(errs, fmt.Errorf("txn: offer %d: %w", i, err))
+		}
+	}
 	for i, id := range txn.DeleteOffers {
 		if id == "" {
 			bad("delete offer %d: %w: empty offer id", i, conversation.ErrInvalid)

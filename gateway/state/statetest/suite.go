@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"router/wakes_and_deadline", testWakesAndDeadline},
 		{"router/cursors", testCursors},
 		{"router/offers_live", testOffersLive},
+		{"router/offers_group", testOffersGroup},
 		{"router/concurrent_claims", testConcurrentClaims},
 		{"notify/subscribe", testNotify},
 		{"desk/events", testStreamEvents},

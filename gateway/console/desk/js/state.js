@@ -113,7 +113,7 @@ export function applyConversation(d) {
   if (!c) return;
   const ended = new Set();
   for (const ev of d.events || []) {
-    if (ev.offer_id && ['accept', 'decline', 'offer_expired'].includes(ev.type)) ended.add(ev.offer_id);
+    if (ev.offer_id && ['accept', 'decline', 'offer_expired', 'offer_withdrawn'].includes(ev.type)) ended.add(ev.offer_id);
   }
   for (const [id, o] of state.offers) {
     if (o.data.conversation.id === c.id && (ended.has(id) || c.status !== 'offered')) state.offers.delete(id);
