@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	messages := outbox.New(store, senders, log.With("component", "outbox"), time.Now)
 	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
 	hub.SetQueues(figures.Queues)
+	hub.SetPresenceRenewal(rt)
 	var deskCtx context.Context
 	deskCtx, g.stopDesk = context.WithCancel(context.WithoutCancel(ctx))
 	g.desk, err = desk.NewServer(deskCtx, desk.Options{Hub: hub, Store: store, Directory: dir, Verifier: verifier,

@@ -41,8 +41,12 @@ var (
 	_ Messages = (*outbox.Outbox)(nil)
 )
 
-// DeskPresenceTTL is the lease of a presence set from the desk: a shift.
-const DeskPresenceTTL = 8 * time.Hour
+// DeskPresenceTTL is the lease of a presence set from the desk. The hub
+// renews it while a desk of the RM is open (Hub.RenewPresences, every
+// PresenceRenewEvery), so an RM whose desks all closed or lost their
+// network drops to offline within this time, instead of being offered
+// conversations nobody answers.
+const DeskPresenceTTL = 2 * time.Minute
 
 // request is the data of every client request; each type reads the
 // fields it needs.

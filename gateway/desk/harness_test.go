@@ -57,6 +57,12 @@ type instance struct {
 // policies; its hub listens until the test ends.
 func newInstance(t *testing.T, store state.Store) *instance {
 	t.Helper()
+	return newInstanceAt(t, store, monday)
+}
+
+// newInstanceAt is newInstance on clock now.
+func newInstanceAt(t *testing.T, store state.Store, monday func() time.Time) *instance {
+	t.Helper()
 	cfg, err := configs.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -78,6 +84,7 @@ func newInstance(t *testing.T, store state.Store) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	in.hub.SetPresenceRenewal(in.router)
 	in.inbox, err = inbox.New(inbox.Options{Store: store, Resolver: resolver, Router: in.router, Observer: in.hub, Now: monday})
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,24 @@ type Hub struct {
 	mu       sync.Mutex
 	sessions map[conversation.RMID]map[*session]struct{}
 	queues   QueueSource
+	renewer  PresenceRenewer
 }
+
+// PresenceRenewer extends the presence lease of an RM whose desk is
+// connected (router.Router).
+type PresenceRenewer interface {
+	RenewPresence(ctx context.Context, rm conversation.RMID, ttl time.Duration) (bool, error)
+}
+
+// PresenceRenewEvery is how often Run renews the presence leases of the
+// RMs with a desk open on this instance (to DeskPresenceTTL from then): a
+// quarter of the lease, so three renewals in a row can fail before an RM
+// with an open desk drops offline.
+const PresenceRenewEvery = DeskPresenceTTL / 4
+
+// SetPresenceRenewal makes Run renew, every PresenceRenewEvery, the
+// presence lease of every RM with a desk open on this instance.
+func (h *Hub) SetPresenceRenewal(r PresenceRenewer) { h.renewer = r }
 
 // QueueSource gives every team's queue now (stats.Source.Queues).
 type QueueSource func(ctx context.Context, now time.Time) (map[conversation.TeamID]stats.Queue, error)
@@ -70,6 +87,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	ping := time.NewTicker(PingInterval)
 	defer ping.Stop()
+	renew := time.NewTicker(PresenceRenewEvery)
+	defer renew.Stop()
 	for {
 		select {
 		case rm, ok := <-ch:
@@ -79,8 +98,42 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.wake(conversation.RMID(rm))
 		case <-ping.C:
 			h.pingAll(ctx)
+		case <-renew.C:
+			h.RenewPresences(ctx)
 		}
 	}
+}
+
+// RenewPresences renews the presence lease of every RM with a desk open on
+// this instance, to DeskPresenceTTL from now (see
+// router.Router.RenewPresence: an RM who is offline or whose lease ran out
+// is left alone), and returns how many leases it renewed. Failures are
+// logged; the next round tries again. Run calls it every
+// PresenceRenewEvery; nothing happens without SetPresenceRenewal.
+func (h *Hub) RenewPresences(ctx context.Context) int {
+	if h.renewer == nil {
+		return 0
+	}
+	h.mu.Lock()
+	rms := make([]conversation.RMID, 0, len(h.sessions))
+	for rm, set := range h.sessions {
+		if len(set) > 0 {
+			rms = append(rms, rm)
+		}
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, rm := range rms {
+		ok, err := h.renewer.RenewPresence(ctx, rm, DeskPresenceTTL)
+		if err != nil {
+			h.log.Warn("presence lease not renewed", "rm_id", rm, "error", err)
+			continue
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 // pingAll pings every local session, a few at a time, so one slow desk

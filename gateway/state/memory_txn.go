@@ -164,6 +164,14 @@ func (m *Memory) checkGuardLocked(g Guard, now time.Time) (guardFailure, bool) {
 		case !p.ExpiresAt.IsZero() && micros(p.ExpiresAt) <= micros(now):
 			return guardFailure{code: failLeaseExpired, at: truncMicros(p.ExpiresAt)}, false
 		}
+	case GuardPresence:
+		p, ok := m.presences[g.RMID]
+		if !ok {
+			p = conversation.Presence{State: conversation.PresenceOffline}
+		}
+		if p.State != g.State || micros(p.ExpiresAt) != micros(g.ExpiresAt) {
+			return guardFailure{code: failPresence, state: p.State}, false
+		}
 	case GuardCapacity:
 		load := 0
 		if c := m.route.rms[g.RMID]; c != nil {

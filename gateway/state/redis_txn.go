@@ -63,6 +63,8 @@ type commitGuard struct {
 	O    string    `json:"o,omitempty"`
 	Cost int       `json:"cost"`
 	Cap  int       `json:"cap"`
+	// P is GuardPresence's expected value in presenceStateKey.
+	P string `json:"p,omitempty"`
 }
 
 type commitHold struct {
@@ -276,7 +278,7 @@ func guardReply(arr []any) guardFailure {
 		return fromMicros(int64(us))
 	}
 	switch f.code {
-	case failState:
+	case failState, failPresence:
 		f.state = conversation.PresenceState(replyString(arr, 3))
 	case failLeaseExpired, failOfferExpired:
 		f.at = at(3)
@@ -374,6 +376,8 @@ func (r *Redis) commitPayload(b *commitBuild, txn *Txn) (*commitPayload, error) 
 			}
 		case GuardNoLiveOffer:
 			cg.K = keys.of(r.convOffersKey(g.ConversationID))
+		case GuardPresence:
+			cg.P = presenceState(conversation.Presence{State: g.State, ExpiresAt: g.ExpiresAt})
 		}
 		p.Guards = append(p.Guards, cg)
 	}

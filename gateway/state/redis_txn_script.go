@@ -172,6 +172,12 @@ for i, g in ipairs(t.g or {}) do
     if exp ~= '0' and tonumber(exp) <= now then
       return {3, i, 'lease_expired', exp}
     end
+  elseif g.t == 'presence' then
+    local p = redis.call('HGET', KEYS[3], g.rm) or '0 offline'
+    if p ~= g.p then
+      local _, st = string.match(p, '^(-?%d+) (.*)$')
+      return {3, i, 'presence_changed', st or 'offline'}
+    end
   elseif g.t == 'capacity' then
     local n = load(KEYS[g.k], g.c)
     if n + g.cost > g.cap then

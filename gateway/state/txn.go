@@ -163,6 +163,11 @@ const (
 	// GuardNoLiveOffer: conversation ConversationID has no offer whose lease
 	// is live at Txn.Now.
 	GuardNoLiveOffer GuardKind = "no_live_offer"
+	// GuardPresence: RMID's stored presence has State and lease expiry
+	// ExpiresAt (to the µs; zero for none), as read before: a
+	// compare-and-set of a presence, so renewing a lease never undoes a
+	// change made in between. It does not check the lease against Now.
+	GuardPresence GuardKind = "presence"
 )
 
 // Guard is one condition of a Txn; the fields used depend on Kind.
@@ -173,6 +178,9 @@ type Guard struct {
 	OfferID        conversation.OfferID
 	Cost           int
 	Capacity       int
+	// State and ExpiresAt are GuardPresence's expected presence.
+	State     conversation.PresenceState
+	ExpiresAt time.Time
 }
 
 // GuardError reports the first guard of a Txn that did not hold. It wraps

@@ -133,9 +133,13 @@ func validateGuard(g Guard) error {
 		if g.ConversationID == "" {
 			return fmt.Errorf("%s: %w: needs a conversation id", g.Kind, conversation.ErrInvalid)
 		}
+	case GuardPresence:
+		if g.RMID == "" || !g.State.Valid() {
+			return fmt.Errorf("%s (%q, state %q): %w (allowed: an rm id and a presence state)", g.Kind, g.RMID, g.State, conversation.ErrInvalid)
+		}
 	default:
-		return fmt.Errorf("kind %q: %w (allowed: %s, %s, %s, %s)", g.Kind, conversation.ErrInvalid,
-			GuardRMAvailable, GuardCapacity, GuardOfferLive, GuardNoLiveOffer)
+		return fmt.Errorf("kind %q: %w (allowed: %s, %s, %s, %s, %s)", g.Kind, conversation.ErrInvalid,
+			GuardRMAvailable, GuardCapacity, GuardOfferLive, GuardNoLiveOffer, GuardPresence)
 	}
 	return nil
 }
@@ -161,6 +165,7 @@ const (
 	failOfferOwner   = "owner"
 	failOfferExpired = "offer_expired"
 	failLiveOffer    = "live_offer"
+	failPresence     = "presence_changed"
 )
 
 // guardError returns the *GuardError of g failing for f.
@@ -183,6 +188,8 @@ func (f guardFailure) guardError(g Guard) *GuardError {
 		reason = fmt.Sprintf("offer %s expired at %s", g.OfferID, formatTime(f.at))
 	case failLiveOffer:
 		reason = fmt.Sprintf("conversation %s has offer %s to %s live until %s", g.ConversationID, f.offer, f.rm, formatTime(f.at))
+	case failPresence:
+		reason = fmt.Sprintf("%s presence changed: now %s", g.RMID, f.state)
 	default:
 		reason = "unknown failure " + strconv.Quote(f.code)
 	}

@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"router/cursors", testCursors},
 		{"router/offers_live", testOffersLive},
 		{"router/offers_group", testOffersGroup},
+		{"router/presence_guard", testPresenceGuard},
 		{"router/concurrent_claims", testConcurrentClaims},
 		{"notify/subscribe", testNotify},
 		{"desk/events", testStreamEvents},
