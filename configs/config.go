@@ -30,6 +30,9 @@ type Config struct {
 	// WebChat is web chat for the bank's app; off unless enabled (the
 	// embedded demo enables it).
 	WebChat WebChatConfig `yaml:"webchat"`
+	// Video is WebRTC video for private-bank clients; off unless enabled
+	// (the embedded demo enables it).
+	Video VideoConfig `yaml:"video"`
 	// Routing is the skills-based routing configuration (policies, costs,
 	// offer timeouts, wrap-up, queue priorities); the embedded defaults
 	// equal routing.DefaultConfig(). It is compiled against the directory
@@ -163,6 +166,13 @@ type Secrets struct {
 	// SIPPhonePasswords each RM phone's, by user name
 	// (AIRBRANCH_SIP_PHONE_<USERNAME>_PASSWORD). Nil when none is set.
 	SIPTrunkPasswords, SIPPhonePasswords map[string]string
+	// SIPOutboundPassword answers the outbound trunk's digest challenges
+	// (AIRBRANCH_SIP_OUTBOUND_PASSWORD).
+	SIPOutboundPassword string
+	// VideoTokenSecret signs video join tokens
+	// (AIRBRANCH_VIDEO_TOKEN_SECRET); VideoTURNCredential is handed to
+	// clients with the TURN servers (AIRBRANCH_VIDEO_TURN_CREDENTIAL).
+	VideoTokenSecret, VideoTURNCredential string
 	// Redis passwords for Addrs (AIRBRANCH_REDIS_PASSWORD, and
 	// AIRBRANCH_REDIS_SENTINEL_PASSWORD for Sentinels that require one).
 	RedisPassword, RedisSentinelPassword string

@@ -85,7 +85,7 @@ func load(path string, getenv func(string) string) (*Config, Problems, error) {
 // relative to the file's folder.
 func (c *Config) resolvePaths() {
 	dir := filepath.Dir(c.File)
-	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile, &c.WebChat.PublicKeyFile, &c.WebChat.JWKSFile} {
+	for _, p := range []*string{&c.Auth.JWKSFile, &c.Directory.File, &c.SIP.TLSCertFile, &c.SIP.TLSKeyFile, &c.SIP.Recording.Dir, &c.WebChat.PublicKeyFile, &c.WebChat.JWKSFile, &c.Video.Recording.Dir} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
@@ -118,6 +118,8 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"secrets.sip_nonce_secret", EnvSIPNonceSecret, &c.Secrets.SIPNonceSecret},
 		{"secrets.webchat_token_secret", EnvWebChatTokenSecret, &c.Secrets.WebChatTokenSecret},
 		{"secrets.webchat_anonymous_secret", EnvWebChatAnonymousSecret, &c.Secrets.WebChatAnonymousSecret},
+		{"secrets.video_token_secret", EnvVideoTokenSecret, &c.Secrets.VideoTokenSecret},
+		{"secrets.video_turn_credential", EnvVideoTURNCredential, &c.Secrets.VideoTURNCredential},
 	} {
 		if v := getenv(e.name); v != "" {
 			*e.dst = v

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/sms/smpp"
 	"github.com/airbranch/airbranch/channels/sms/twilio"
 	"github.com/airbranch/airbranch/channels/wechat"
@@ -71,8 +72,11 @@ func TestDefaultIsValid(t *testing.T) {
 			TokenRefreshMargin: wechat.DefaultTokenRefreshMargin, Window: wechat.DefaultWindow()},
 		SIP: SIPConfig{MediaIP: "0.0.0.0", RTPPortMin: 10000, RTPPortMax: 10999, Trunks: []SIPTrunk{}, Realm: "airbranch", RMPhones: []SIPPhone{},
 			RegisterMinExpires: time.Minute, RegisterMaxExpires: time.Hour, RegisterDefaultExpires: 10 * time.Minute,
-			AnnounceEvery: 30 * time.Second, RMRingTimeout: 20 * time.Second, RTPTimeout: 30 * time.Second, DefaultLanguage: "en", RetryAfter: 5 * time.Second},
+			AnnounceEvery: 30 * time.Second, RMRingTimeout: 20 * time.Second, RTPTimeout: 30 * time.Second, DefaultLanguage: "en", RetryAfter: 5 * time.Second,
+			Recording: SIPRecording{Segments: []conversation.Segment{}}, Outbound: SIPOutbound{Transport: "udp", RingTimeout: 45 * time.Second}},
 		WebChat: WebChatConfig{Account: "app", Subject: "app_user", MaxAttachmentBytes: 2 << 20, AllowedOrigins: []string{}},
+		Video: VideoConfig{UDPAddr: ":7882", ICEServers: []VideoICEServer{}, MaxParticipants: 6, TokenTTL: 2 * time.Hour, InvitationTTL: 24 * time.Hour,
+			ReconnectGrace: 30 * time.Second, Recording: VideoRecordingConfig{Consent: VideoConsentAllParties, Dir: "recordings"}},
 		Routing: routing.DefaultConfig(),
 	}
 	// The file writes every key, so the empty conflicts list is an empty
@@ -255,9 +259,12 @@ func TestLoadFullFile(t *testing.T) {
 			DropUnknown: true, Realm: "bank.example", RMPhones: []SIPPhone{{RM: "rm-pb-01", Username: "rm-pb-01"}},
 			RegisterMinExpires: 30 * time.Second, RegisterMaxExpires: 2 * time.Hour, RegisterDefaultExpires: 15 * time.Minute,
 			RingBeforeAnswer: 2 * time.Second, AnnounceEvery: 45 * time.Second, RMRingTimeout: 25 * time.Second, RTPTimeout: 0,
-			DefaultLanguage: "zh", RetryAfter: 10 * time.Second, PhoneFirst: true},
+			DefaultLanguage: "zh", RetryAfter: 10 * time.Second, PhoneFirst: true,
+			Recording: SIPRecording{Segments: []conversation.Segment{}}, Outbound: SIPOutbound{Transport: "udp", RingTimeout: 45 * time.Second}},
 		WebChat: WebChatConfig{Enabled: true, Account: "hk-app", JWKSFile: filepath.Join("testdata", "jwks.json"), Issuer: "https://app.bank.example",
 			Audience: "airbranch-chat", Subject: "customer", Anonymous: true, MaxAttachmentBytes: 1 << 20, AllowedOrigins: []string{"https://www.bank.example"}},
+		Video: VideoConfig{UDPAddr: ":7882", ICEServers: []VideoICEServer{}, MaxParticipants: 6, TokenTTL: 2 * time.Hour, InvitationTTL: 24 * time.Hour,
+			ReconnectGrace: 30 * time.Second, Recording: VideoRecordingConfig{Consent: VideoConsentAllParties, Dir: filepath.Join("testdata", "recordings")}},
 		Routing: fullRouting(),
 		Secrets: Secrets{SIPNonceSecret: "full-sip-nonce-secret-16+", SIPTrunkPasswords: map[string]string{"sbc.b": "full-sbc-password"},
 			SIPPhonePasswords: map[string]string{"rm-pb-01": "full-phone-password"},

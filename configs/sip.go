@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,46 @@ type SIPConfig struct {
 	// answering accepts the offer, not answering declines it. false: the
 	// RM accepts on the desk and then the phone rings.
 	PhoneFirst bool `yaml:"phone_first"`
+	// Recording records the calls of some segments.
+	Recording SIPRecording `yaml:"recording"`
+	// Outbound is the trunk callbacks call clients through.
+	Outbound SIPOutbound `yaml:"outbound"`
 }
+
+// SIPRecording chooses the recorded calls: those of the customers of
+// Segments, as WAV files under Dir (see sip.CallRecorder), each with a
+// consent announcement to the caller before the bridge.
+type SIPRecording struct {
+	// Segments lists the recorded segments (conversation.Segments);
+	// empty: no call is recorded.
+	Segments []conversation.Segment `yaml:"segments"`
+	// Dir is the folder of the WAV files, relative to the config file's
+	// folder; created (mode 0700) when missing. Needed with Segments.
+	Dir string `yaml:"dir"`
+}
+
+// Records reports whether calls of segment seg are recorded.
+func (r SIPRecording) Records(seg conversation.Segment) bool {
+	return r.Dir != "" && slices.Contains(r.Segments, seg)
+}
+
+// SIPOutbound is the trunk callbacks go out through (sip.OutboundConfig
+// without its password, from AIRBRANCH_SIP_OUTBOUND_PASSWORD).
+type SIPOutbound struct {
+	// Addr is the trunk's host:port; "": callbacks are off.
+	Addr string `yaml:"addr"`
+	// Transport is udp, tcp or tls; "": udp.
+	Transport string `yaml:"transport"`
+	// CallerID is the bank's E.164 number the client sees.
+	CallerID string `yaml:"caller_id"`
+	// Username answers the trunk's digest challenges (RFC 3261 §22.2).
+	Username string `yaml:"username"`
+	// RingTimeout bounds how long the client's phone rings.
+	RingTimeout time.Duration `yaml:"ring_timeout"`
+}
+
+// EnvSIPOutboundPassword holds the outbound trunk's digest password.
+const EnvSIPOutboundPassword = "AIRBRANCH_SIP_OUTBOUND_PASSWORD"
 
 // Enabled reports whether the voice channel is configured: a listener
 // address is set.
@@ -154,6 +194,9 @@ func (c *Config) applySIPEnv(getenv func(string) string) {
 			c.Secrets.SIPTrunkPasswords[t.Name] = v
 		}
 	}
+	if v := getenv(EnvSIPOutboundPassword); v != "" {
+		c.Secrets.SIPOutboundPassword = v
+	}
 	for _, p := range c.SIP.RMPhones {
 		if p.Username == "" {
 			continue
@@ -183,6 +226,11 @@ func (c *Config) SIPAdapter() sip.Config {
 		RegisterMinExpires: s.RegisterMinExpires, RegisterMaxExpires: s.RegisterMaxExpires, RegisterDefaultExpires: s.RegisterDefaultExpires,
 		RingBeforeAnswer: s.RingBeforeAnswer, AnnounceEvery: s.AnnounceEvery, RMRingTimeout: s.RMRingTimeout,
 		RTPTimeout: s.RTPTimeout, DefaultLanguage: s.DefaultLanguage, RetryAfter: s.RetryAfter,
+		Outbound: sip.OutboundConfig{Addr: s.Outbound.Addr, Transport: s.Outbound.Transport, CallerID: s.Outbound.CallerID,
+			Username: s.Outbound.Username, Password: c.Secrets.SIPOutboundPassword, RingTimeout: s.Outbound.RingTimeout},
+	}
+	if len(s.Recording.Segments) > 0 {
+		out.RecordingDir = s.Recording.Dir
 	}
 	if out.DefaultRegion == "" {
 		out.DefaultRegion = c.Identity.DefaultRegion

@@ -50,6 +50,7 @@ func (c *Config) problems() Problems {
 	c.validateChannels(v)
 	c.validateSIP(v)
 	c.validateWebChat(v)
+	c.validateVideo(v)
 	c.validateSecrets(v)
 	return v.list
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/directory"
 )
 
@@ -63,6 +64,7 @@ func (c *Config) validateSIP(v *collector) {
 	}
 	c.validateSIPDurations(v)
 	c.validateSIPSecrets(v)
+	c.validateSIPRecordingOutbound(v)
 
 	a := c.SIPAdapter()
 	// Missing secrets are reported above with their variables; the
@@ -77,6 +79,9 @@ func (c *Config) validateSIP(v *collector) {
 			a.RMPhones[i].Password = "set"
 		}
 	}
+	if a.Outbound.Username != "" && a.Outbound.Password == "" {
+		a.Outbound.Password = "set"
+	}
 	for _, p := range a.Problems() {
 		field := "sip." + p.Field
 		switch {
@@ -86,8 +91,41 @@ func (c *Config) validateSIP(v *collector) {
 			continue // identity.default_region, checked there
 		case p.Field == "rtp_port_min" && (s.RTPPortMin < 0 || s.RTPPortMin > 65535 || s.RTPPortMax < 0 || s.RTPPortMax > 65535):
 			continue // reported above
+		case p.Field == "recording_dir":
+			field = "sip.recording.dir"
 		}
 		v.invalid(field, "%s", p.Message)
+	}
+}
+
+// Bounds of sip.outbound.ring_timeout.
+const (
+	MinSIPOutboundRingTimeout = 5 * time.Second
+	MaxSIPOutboundRingTimeout = 5 * time.Minute
+)
+
+// validateSIPRecordingOutbound checks sip.recording (known segments, a
+// folder when any is recorded) and sip.outbound (its ring timeout and
+// its password variable); the adapter checks the rest of sip.outbound.
+func (c *Config) validateSIPRecordingOutbound(v *collector) {
+	r := c.SIP.Recording
+	for i, seg := range r.Segments {
+		if !slices.Contains(conversation.Segments, seg) {
+			v.invalid(fmt.Sprintf("sip.recording.segments[%d]", i), "unknown segment %q (allowed: %v)", seg, conversation.Segments)
+		}
+	}
+	if len(r.Segments) > 0 && r.Dir == "" {
+		v.invalid("sip.recording.dir", "segments are recorded but no folder is set (allowed: a folder, relative to the config file's folder; created when missing)")
+	}
+	o := c.SIP.Outbound
+	if o.Addr == "" {
+		return
+	}
+	if o.RingTimeout != 0 && (o.RingTimeout < MinSIPOutboundRingTimeout || o.RingTimeout > MaxSIPOutboundRingTimeout) {
+		v.invalid("sip.outbound.ring_timeout", "%s is out of range (allowed: %s to %s)", o.RingTimeout, MinSIPOutboundRingTimeout, MaxSIPOutboundRingTimeout)
+	}
+	if o.Username != "" && c.Secrets.SIPOutboundPassword == "" {
+		v.invalid("sip.outbound.username", "the outbound trunk authenticates with digest but %s is not set (allowed: the password in the environment, or no username)", EnvSIPOutboundPassword)
 	}
 }
 

@@ -74,6 +74,26 @@ func TestValidateSIP(t *testing.T) {
 			},
 		},
 		{
+			name: "recording and outbound trunk",
+			yaml: "sip:\n  udp_addr: \"127.0.0.1:5060\"\n  recording:\n    segments: [private, vip]\n  outbound:\n    addr: carrier\n" +
+				"    transport: sctp\n    caller_id: \"12345\"\n    username: bank\n    ring_timeout: 1s\n",
+			want: []wantProblem{
+				{line: 3, field: "sip.recording.dir", msg: "segments are recorded but no folder is set"},
+				{line: 4, field: "sip.recording.segments[1]", msg: `unknown segment "vip"`},
+				{line: 6, field: "sip.outbound.addr", msg: `"carrier" is not host:port`},
+				{line: 7, field: "sip.outbound.transport", msg: `"sctp": allowed udp, tcp, tls`},
+				{line: 8, field: "sip.outbound.caller_id", msg: "must be E.164"},
+				{line: 9, field: "sip.outbound.username", msg: "AIRBRANCH_SIP_OUTBOUND_PASSWORD is not set"},
+				{line: 10, field: "sip.outbound.ring_timeout", msg: "1s is out of range (allowed: 5s to 5m0s)"},
+			},
+		},
+		{
+			name: "recording and outbound trunk complete",
+			yaml: "sip:\n  udp_addr: \"127.0.0.1:5060\"\n  recording: {segments: [private], dir: calls}\n" +
+				"  outbound: {addr: \"sbc.bank.example:5060\", caller_id: \"+85221234567\", username: bank}\n",
+			vars: map[string]string{EnvSIPOutboundPassword: "out-secret"},
+		},
+		{
 			name: "tls without its files",
 			yaml: "sip:\n  tls_addr: \":5061\"\n  tls_cert_file: absent.pem\n",
 			want: []wantProblem{

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/sms"
@@ -35,6 +36,8 @@ type channels struct {
 	twilio *twilio.Provider
 	smpp   *smpp.Provider
 	wechat *wechat.Adapter
+	// hold keeps the SMPP account's replies while its bind is down.
+	hold *smppHold
 }
 
 // newChannels builds the enabled adapters with sink as their Sink. With a
@@ -64,6 +67,7 @@ func newChannels(cfg *configs.Config, store state.Store, sink *inbox.Inbox, log 
 				return nil, fmt.Errorf("gateway: sms smpp: %w", err)
 			}
 			ch.smpp = p
+			ch.hold = newSMPPHold(p, store, log)
 		}
 	}
 	if cfg.WeChat.Enabled() {
@@ -121,14 +125,28 @@ func (c *channels) senders() map[conversation.Channel]outbox.Sender {
 	return out
 }
 
-// run keeps the SMPP bind up until ctx ends (smpp.Provider.Run); it
-// returns at once when SMPP is off.
+// attach gives the SMPP hold the outbox that settles the messages it
+// held and the desk hub that tells their senders; before run.
+func (c *channels) attach(o *outbox.Outbox, statuses func(ctx context.Context, m conversation.Message)) {
+	if c.hold != nil {
+		c.hold.settle, c.hold.notify = o.Settle, statuses
+	}
+}
+
+// run keeps the SMPP bind up (smpp.Provider.Run) and sends the replies
+// held while it was down until ctx ends; it returns at once when SMPP is
+// off.
 func (c *channels) run(ctx context.Context) error {
 	if c.smpp == nil {
 		return nil
 	}
-	if err := c.smpp.Run(ctx); err != nil {
-		return fmt.Errorf("gateway: sms smpp: %w", err)
-	}
-	return nil
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		if err := c.smpp.Run(ctx); err != nil {
+			return fmt.Errorf("gateway: sms smpp: %w", err)
+		}
+		return nil
+	})
+	eg.Go(func() error { return c.hold.run(ctx) })
+	return eg.Wait()
 }

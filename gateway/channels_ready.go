@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -27,8 +29,24 @@ func (c *channels) links() map[string]string {
 	return out
 }
 
-// registerLinkMetrics adds airbranch_channel_link_up (1 bound, 0 not) for
-// each provider link to the gateway's registry.
+// held returns the number of replies held on each provider link while it
+// is down, by the same names as links (at most heldCountCap each); empty
+// when there is no such link.
+func (c *channels) held(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	if c.hold != nil {
+		n, err := c.hold.held(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out["sms.smpp"] = n
+	}
+	return out, nil
+}
+
+// registerLinkMetrics adds airbranch_channel_link_up (1 bound, 0 not) and
+// airbranch_channel_held_messages for each provider link to the gateway's
+// registry.
 func (c *channels) registerLinkMetrics(m *metrics) {
 	if c.smpp == nil {
 		return
@@ -44,18 +62,27 @@ func (c *channels) registerLinkMetrics(m *metrics) {
 		}
 		return 0
 	}))
+	h := c.hold
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "airbranch_channel_held_messages",
+		Help:        "Replies held in the store while a channel's provider link (an SMPP bind) is down, as last counted; they go out in order once it is back.",
+		ConstLabels: prometheus.Labels{"channel": "sms", "provider": "smpp", "account": p.Account()},
+	}, func() float64 { return float64(h.count.Load()) }))
 }
 
 // readyzWithLinks is GET /readyz: readyz's answer (store reachable,
 // listeners up, not draining) with the state of each provider link added
-// under "channels", e.g. {"status":"degraded","channels":{"sms.smpp":
-// "not_bound"}}. A link that is down leaves the instance ready (200) with
+// under "channels" and the replies held for each under "held" (counted
+// in the store, so every instance reports the account's), e.g.
+// {"status":"degraded","channels":{"sms.smpp":"not_bound"},"held":
+// {"sms.smpp":3}}. A link that is down leaves the instance ready (200) with
 // status "degraded": the outage is the SMSC's or the network's and every
 // instance shares it, so taking this one out of the load balancer would
 // stop its webhooks, API and other channels without bringing SMS back.
-// Replies on that link wait up to sms.smpp.submit_timeout for a bind, then
-// fail as unreachable; the bind is retried with backoff and the metric
-// airbranch_channel_link_up says when it is down.
+// Replies on that link are held in the store and sent in order once it is
+// back; the bind is retried with backoff and the metrics
+// airbranch_channel_link_up and airbranch_channel_held_messages say when
+// it is down and what waits.
 func (g *Gateway) readyzWithLinks(w http.ResponseWriter, r *http.Request) {
 	links := g.channels.links()
 	if len(links) == 0 {
@@ -74,6 +101,11 @@ func (g *Gateway) readyzWithLinks(w http.ResponseWriter, r *http.Request) {
 		degraded = degraded || state != linkBound
 	}
 	body["channels"] = links
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if held, err := g.channels.held(ctx); err == nil {
+		body["held"] = held
+	}
 	if degraded && body["status"] == "ready" {
 		body["status"] = "degraded"
 	}

@@ -38,6 +38,8 @@ type smsRoute struct {
 	sender sms.Sender
 	// media: the provider sends attachments (MMS by public URL).
 	media bool
+	// hold, for the SMPP account, holds replies while the bind is down.
+	hold *smppHold
 }
 
 // smsSender is the outbox's Sender of the SMS channel: it turns a message
@@ -59,7 +61,7 @@ func (c *channels) smsSender() *smsSender {
 		}
 	}
 	if c.smpp != nil {
-		s.accounts[c.smpp.Account()] = smsRoute{sender: c.smpp}
+		s.accounts[c.smpp.Account()] = smsRoute{sender: c.smpp, hold: c.hold}
 	}
 	if len(s.accounts) == 0 {
 		return nil
@@ -72,7 +74,8 @@ func (c *channels) smsSender() *smsSender {
 // address that is not a phone number, attachments on SMPP, and MMS media
 // that is not an http(s) URL the provider can fetch. The providers' own
 // errors pass through (sms.ErrSuppressed, *conversation.ProviderError,
-// conversation.ErrUnavailable).
+// conversation.ErrUnavailable). A reply on the SMPP account while its
+// bind is down is held (outbox.ErrHeld, see smppHold).
 func (s *smsSender) Send(ctx context.Context, m conversation.Message, to conversation.Address) (conversation.Sent, error) {
 	route, ok := s.accounts[m.ChannelAccount]
 	switch {
@@ -91,7 +94,11 @@ func (s *smsSender) Send(ctx context.Context, m conversation.Message, to convers
 				"attachment %d: MMS media must be a public http(s) URL the provider can fetch", i)
 		}
 	}
-	return route.sender.Send(ctx, sms.Outbound{Account: m.ChannelAccount, To: to.Value, Text: m.Text, Attachments: m.Attachments})
+	out := sms.Outbound{Account: m.ChannelAccount, To: to.Value, Text: m.Text, Attachments: m.Attachments}
+	if route.hold != nil {
+		return route.hold.send(ctx, m, out)
+	}
+	return route.sender.Send(ctx, out)
 }
 
 // wechatSender is the outbox's Sender of the WeChat channel: a reply goes

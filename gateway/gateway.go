@@ -58,8 +58,10 @@ type Gateway struct {
 	inbox    *inbox.Inbox
 	channels *channels
 	// voice is the voice channel (SIP); nil when it is off.
-	voice    *voice
-	chat     *webchat.Adapter
+	voice *voice
+	chat  *webchat.Adapter
+	// video is the video channel; nil when it is off.
+	video    *videoChannel
 	hub      *desk.Hub
 	desk     *desk.Server
 	stopDesk context.CancelFunc
@@ -119,16 +121,22 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	hub := desk.NewHub(store, resolver, log.With("component", "desk"), time.Now)
 	var voiceCh *voice
 	observer := &routingObserver{hub: hub}
+	vobs := &videoObserver{Observer: observer}
 	if cfg.SIP.Enabled() {
 		if voiceCh, err = newVoice(ctx, cfg, dir, store, instance, log.With("component", "voice")); err != nil {
 			_ = store.Close()
 			return nil, err
 		}
 		observer.voice = voiceCh
+		voiceCh.events = newCallEvents(hub)
+		if voiceCh.soft, err = newSoftphones(cfg, voiceCh, log.With("component", "voice")); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
 	}
 	rt, err := router.New(router.Options{
 		Store: store, Directory: dir, Customers: resolver, Policies: policies,
-		Logger: log.With("component", "router"), Now: time.Now, Instance: instance, Observer: observer,
+		Logger: log.With("component", "router"), Now: time.Now, Instance: instance, Observer: vobs,
 	})
 	if err != nil {
 		_ = store.Close()
@@ -153,22 +161,30 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		return nil, fmt.Errorf("gateway: web chat: %w", err)
 	}
 	observer.chat = chat
-	g := &Gateway{cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, chat: chat, hub: hub, metrics: newMetrics(instance)}
+	vid, err := newVideo(cfg, store, hub, chat, resolver, dir, log.With("component", "video"))
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	vobs.video = vid
+	g := &Gateway{video: vid, cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, chat: chat, hub: hub, metrics: newMetrics(instance)}
 	chans.registerLinkMetrics(g.metrics)
 	senders := chans.senders()
 	if chat != nil {
 		senders[conversation.ChannelWebChat] = chat
 	}
 	messages := outbox.New(store, senders, log.With("component", "outbox"), time.Now)
+	chans.attach(messages, hub.MessageStatus)
 	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
 	hub.SetQueues(figures.Queues)
 	hub.SetPresenceRenewal(rt)
 	var deskCtx context.Context
 	deskCtx, g.stopDesk = context.WithCancel(context.WithoutCancel(ctx))
 	g.desk, err = desk.NewServer(deskCtx, desk.Options{Hub: hub, Store: store, Directory: dir, Verifier: verifier,
-		Routing: rt, Messages: messages, Logger: log.With("component", "desk"), Now: time.Now})
+		Routing: rt, Messages: messages, Phones: deskPhones(voiceCh), Logger: log.With("component", "desk"), Now: time.Now})
 	if err != nil {
 		g.stopDesk()
+		g.closeVideo()
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -181,6 +197,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		Transfers:    rt,
 		Messages:     messages,
 		Stats:        figures,
+		Video:        vid.sessions(),
 		Logger:       log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 		Now:          time.Now,
@@ -199,11 +216,16 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		mux.Handle(webchat.PagePrefix, h)
 	}
 	chans.mount(mux)
+	if vid != nil {
+		vid.router = rt
+		vid.mount(mux, g.refuseWhileDraining)
+	}
 	g.handler = g.metrics.instrument(recoverPanics(log, mux), apiHandler.Pattern)
 	if voiceCh != nil {
 		// Last: the SIP listeners it binds are closed only by Serve.
 		if err := voiceCh.listen(cfg); err != nil {
 			g.stopDesk()
+			g.closeVideo()
 			_ = store.Close()
 			return nil, err
 		}
@@ -282,6 +304,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ig.Go(func() error { return g.channels.run(igCtx) })
 		if g.chat != nil {
 			ig.Go(func() error { return g.chat.Run(igCtx) })
+		}
+		if g.video != nil {
+			ig.Go(func() error { return g.video.Run(igCtx) })
 		}
 		if g.voice != nil {
 			// Calls outlive the HTTP drain: they are hung up when routing

@@ -38,6 +38,12 @@ type voice struct {
 	// instance, by offer.
 	ringMu sync.Mutex
 	rings  map[conversation.OfferID]context.CancelFunc
+	// events tells the desks how calls go; soft bridges calls to desks'
+	// browser softphones (voice_events.go, voice_softphone.go).
+	events *callEvents
+	soft   *softphones
+	// opts: recording and callbacks (voice_record.go, voice_callback.go).
+	opts voiceOptions
 }
 
 var _ sip.CallSink = (*voice)(nil)
@@ -75,7 +81,7 @@ func (v *voice) listen(cfg *configs.Config) error {
 	if err != nil {
 		return fmt.Errorf("gateway: voice: %w", err)
 	}
-	v.server, v.registrar = srv, reg
+	v.server, v.registrar, v.opts = srv, reg, newVoiceOptions(cfg)
 	return nil
 }
 
@@ -95,7 +101,8 @@ func (v *voice) IncomingCall(ctx context.Context, in conversation.Incoming) (con
 	return v.inbox.Receive(ctx, in)
 }
 
-// CallEnded implements sip.CallSink. What the conversation becomes
+// applyCallEnd applies the end of a call (sip.CallSink.CallEnded, and
+// sip.EndedBySink.CallEndedBy, in voice_events.go). What the conversation becomes
 // depends on where it is, whatever the call's end reason says of the
 // media: still waiting (new, queued, offered) → abandoned, or closed as a
 // callback task for EndCallback; answered by an RM (active) → wrap-up by
@@ -106,7 +113,7 @@ func (v *voice) IncomingCall(ctx context.Context, in conversation.Incoming) (con
 // counted as abandoned. A change made meanwhile by someone else is read
 // again (three attempts). The end is also recorded on the timeline as a
 // channel event "call_ended" with the reason.
-func (v *voice) CallEnded(ctx context.Context, id conversation.ConversationID, reason sip.EndReason) error {
+func (v *voice) applyCallEnd(ctx context.Context, id conversation.ConversationID, reason sip.EndReason) error {
 	ctx, cancel := opCtx(ctx)
 	defer cancel()
 	ev := conversation.NewEvent(id, conversation.EventChannel, "system", time.Now())

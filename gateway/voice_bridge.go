@@ -76,6 +76,7 @@ func (o *routingObserver) Offered(ctx context.Context, off conversation.Offer, c
 	o.hub.Offered(ctx, off, c)
 	if o.voice != nil {
 		o.voice.offered(off, c)
+		o.voice.callOffered(ctx, off, c)
 	}
 }
 
@@ -97,7 +98,7 @@ func (o *routingObserver) PresenceChanged(ctx context.Context, p conversation.Pr
 
 // offered queues a ring of the offered RM's phone, in phone-first mode.
 func (v *voice) offered(o conversation.Offer, c conversation.Conversation) {
-	if !v.phoneFirst || c.Channel != conversation.ChannelVoice {
+	if !v.phoneFirst || c.Channel != conversation.ChannelVoice || isCallbackTask(c) {
 		return
 	}
 	v.submit(voiceRequest{Kind: voiceRing, ConversationID: c.ID, RMID: o.RMID, OfferID: o.ID, ExpiresAt: o.ExpiresAt, Origin: v.instance})
@@ -106,11 +107,16 @@ func (v *voice) offered(o conversation.Offer, c conversation.Conversation) {
 // changed queues a bridge for each accept of a voice conversation and,
 // phone-first, a stop of the ringing for each offer declined or expired.
 func (v *voice) changed(c conversation.Conversation, evs []conversation.Event) {
+	if v.callbackChanged(c, evs) { // callback tasks: voice_callback.go
+		return
+	}
 	if c.Channel != conversation.ChannelVoice {
 		return
 	}
 	for _, e := range evs {
 		switch {
+		case e.Type == conversation.EventTransfer:
+			v.transferred(c) // voice_transfer.go
 		case e.Type == conversation.EventAccept && e.RMID != "":
 			v.submit(voiceRequest{Kind: voiceBridge, ConversationID: c.ID, RMID: e.RMID, Origin: v.instance})
 		case v.phoneFirst && e.OfferID != "" && (e.Type == conversation.EventDecline || e.Type == conversation.EventOfferExpired):
@@ -165,7 +171,11 @@ func (v *voice) Run(ctx context.Context) error {
 		return nil
 	})
 	eg.Go(func() error { return v.dispatch(ctx) })
-	return eg.Wait()
+	err := eg.Wait()
+	if v.soft != nil {
+		v.soft.wait() // the SIP server has ended the softphones' calls
+	}
+	return err
 }
 
 // dispatch runs each request in its own goroutine until ctx ends, then
@@ -210,12 +220,15 @@ func (v *voice) handle(ctx context.Context, r voiceRequest, local bool) {
 	var err error
 	switch r.Kind {
 	case voiceBridge:
-		err = v.bridgeHere(ctx, r, local)
+		err = v.connectRM(ctx, r, local)
 	case voiceRing:
 		rctx, cancel := context.WithDeadline(ctx, r.ExpiresAt.Add(-ringMargin))
 		v.trackRing(r.OfferID, cancel)
-		err = v.bridgeHere(rctx, r, local)
+		err = v.ringPhone(rctx, r, local, v.server.Holds(r.ConversationID))
 		v.stopRing(r.OfferID)
+	case voiceTransfer, voiceCallback, voiceCallbackTask, voiceGoodbye: // voice_transfer.go, voice_callback.go
+		v.handleMore(ctx, r, local)
+		return
 	case voiceStop:
 		// The ring may be on another instance: they all hear it.
 		v.stopRing(r.OfferID)

@@ -209,13 +209,19 @@ type trunkCall struct {
 // placeCall starts trunk_call.xml against gw.
 func placeCall(t *testing.T, gw net.Addr) *trunkCall {
 	t.Helper()
+	return placeCallScenario(t, gw, "trunk_call.xml")
+}
+
+// placeCallScenario starts scenario (a variant of trunk_call.xml) against gw.
+func placeCallScenario(t *testing.T, gw net.Addr, scenario string) *trunkCall {
+	t.Helper()
 	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rtp.Close() })
 	cid := "airbranch-e2e-" + strings.ToLower(rand.Text()[:10])
-	s := startSipp(t, "trunk_call.xml", gw, freeUDPPort(t), "-cid_str", cid+"-%u",
+	s := startSipp(t, scenario, gw, freeUDPPort(t), "-cid_str", cid+"-%u",
 		"-set", "rtp_port", strconv.Itoa(rtp.LocalAddr().(*net.UDPAddr).Port), "-set", "pai", demoPhone)
 	return &trunkCall{t: t, sipp: s, callID: cid + "-1", rtp: rtp}
 }

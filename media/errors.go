@@ -22,3 +22,7 @@ var ErrNoPorts = errors.New("no free rtp port in range")
 
 // ErrLegClosed is returned when writing to a leg whose socket is closed.
 var ErrLegClosed = errors.New("media leg closed")
+
+// ErrBadWAV is returned by ReadWAV for a file that is not a canonical
+// 16-bit PCM WAV file (RIFF WAVE with one fmt and one data chunk).
+var ErrBadWAV = errors.New("not a 16-bit pcm wav file")

@@ -21,7 +21,9 @@ const maxPacket = 1500
 // and the remote address, latched to the source of the first packet
 // received (symmetric RTP, RFC 4961 §4; until then RTP goes to the address
 // in the remote SDP). A Leg plays prompts (WriteAudio), reports DTMF digits
-// (RFC 4733) and, once bridged, relays what it receives to its peer leg.
+// (RFC 4733), writes the audio it receives to a recording (Record; the
+// recorder's lock is per call) and, once bridged, relays what it receives
+// to its peer leg.
 //
 // Run reads the socket and must be running for latching, DTMF and relaying.
 // The per-packet path does not allocate, log or take locks shared with
@@ -36,6 +38,7 @@ type Leg struct {
 	remote  atomic.Pointer[netip.AddrPort]
 	latched atomic.Bool
 	relay   atomic.Pointer[relayTo]
+	tap     legTap       // recorder of the received audio, see Record
 	lastRx  atomic.Int64 // Unix ns of the last packet accepted
 
 	// counters, read with Stats.
@@ -170,7 +173,8 @@ func (l *Leg) receive(pkt []byte, src netip.AddrPort, dtmf *DTMFDetector) {
 		return
 	}
 	l.packetsIn.Add(1)
-	l.lastRx.Store(time.Now().UnixNano())
+	now := time.Now()
+	l.lastRx.Store(now.UnixNano())
 	isEvent := p.EventPT != 0 && h.PayloadType == p.EventPT
 	if isEvent && l.onDigit != nil {
 		if d := dtmf.Packet(h.Timestamp, pkt[h.PayloadOffset:h.PayloadEnd]); d != 0 {
@@ -180,6 +184,9 @@ func (l *Leg) receive(pkt []byte, src netip.AddrPort, dtmf *DTMFDetector) {
 	if !isEvent && h.PayloadType != p.AudioPT {
 		l.dropped.Add(1)
 		return
+	}
+	if t := l.tap.Load(); t != nil && !isEvent { // before the relay transcodes in place
+		t.rec.write(t.ch, h.SSRC, h.Timestamp, pkt[h.PayloadOffset:h.PayloadEnd], p.Codec, now)
 	}
 	if r := l.relay.Load(); r != nil {
 		r.forward(pkt, h, isEvent)

@@ -216,10 +216,13 @@ type SDPParams struct {
 	Codecs []Codec
 	// EventPT is the telephone-event payload type, 0 for none.
 	EventPT uint8
+	// Direction is the stream's direction attribute (RFC 3264 §5.1):
+	// sendrecv (the default when empty), sendonly, recvonly or inactive.
+	Direction string
 }
 
-// BuildSDP returns an SDP body (RFC 4566, CRLF line ends) with one
-// sendrecv audio stream at 20 ms ptime.
+// BuildSDP returns an SDP body (RFC 4566, CRLF line ends) with one audio
+// stream at 20 ms ptime, sendrecv unless p.Direction says otherwise.
 func BuildSDP(p SDPParams) []byte {
 	ipVer := "IP4"
 	if p.Addr.Addr().Is6() {
@@ -245,6 +248,10 @@ func BuildSDP(p SDPParams) []byte {
 	if p.EventPT != 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", p.EventPT, p.EventPT)
 	}
-	b.WriteString("a=ptime:20\r\na=sendrecv\r\n")
+	dir := p.Direction
+	if !isDirection(dir) {
+		dir = "sendrecv"
+	}
+	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
 	return []byte(b.String())
 }

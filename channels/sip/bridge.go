@@ -72,9 +72,10 @@ func (s *Server) Bridge(ctx context.Context, id conversation.ConversationID, rm 
 		requeue()
 		return fmt.Errorf("bridge %s to %s: %w", id, rm, ErrNotRegistered)
 	}
+	consent := c.decideRecording()
 	var lastErr error
 	for _, b := range bindings {
-		err := s.dialRM(ctx, c, b)
+		err := s.dialRM(ctx, c, b, consent)
 		if err == nil {
 			return nil
 		}
@@ -91,8 +92,9 @@ func (s *Server) Bridge(ctx context.Context, id conversation.ConversationID, rm 
 	return fmt.Errorf("bridge %s to %s: %w", id, rm, lastErr)
 }
 
-// dialRM rings one contact and, when it answers, bridges it to c.
-func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
+// dialRM rings one contact and, when it answers, bridges it to c, once
+// the consent announcement has played when consent is not nil.
+func (s *Server) dialRM(ctx context.Context, c *call, b Binding, consent chan struct{}) error {
 	var uri sip.Uri
 	if err := sip.ParseUri(b.Contact, &uri); err != nil {
 		return fmt.Errorf("contact %q: %w", b.Contact, err)
@@ -118,11 +120,70 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 	if dst := natDestination(uri, b.Source); dst != "" {
 		req.SetDestination(dst) // a phone behind NAT: where it registered from
 	}
-	// Ringing stops after RMRingTimeout or when ctx ends, with a CANCEL
-	// (RFC 3261 §9.1). A CANCEL may only follow a provisional response:
-	// until one came, giving up is remembered and the CANCEL goes when it
-	// comes (a phone that never answers anything is given up after
-	// forceCancelAfter, without a CANCEL). A caller hanging up cancels too.
+	dlg, err := s.ring(ctx, c, req, s.cfg.RMRingTimeout, sipgo.AnswerOptions{})
+	if err != nil {
+		_ = leg.Close()
+		return err
+	}
+	rmN, err := negotiateAnswer(dlg.InviteResponse.Body(), callerN.Codec)
+	if err != nil {
+		_ = dlg.Ack(context.WithoutCancel(ctx))
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return err
+	}
+	leg.SetNegotiation(rmN)
+	if err := dlg.Ack(context.WithoutCancel(ctx)); err != nil {
+		_ = leg.Close()
+		return fmt.Errorf("ack rm: %w", err)
+	}
+	rmCallID := req.CallID().Value()
+	if !c.waitConsent(context.WithoutCancel(ctx), consent) {
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return ErrCallerGone
+	}
+
+	s.mu.Lock()
+	c.mu.Lock()
+	if c.state != stateBridging || s.stopped {
+		c.mu.Unlock()
+		s.mu.Unlock()
+		_ = dlg.Bye(context.WithoutCancel(ctx))
+		_ = leg.Close()
+		return ErrCallerGone
+	}
+	c.rm = &rmLeg{rm: b.RM, callID: rmCallID, dialog: dlg, leg: leg, offer: offer}
+	c.state = stateBridged
+	c.mu.Unlock()
+	s.calls[rmCallID] = c
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	c.stopPlayback()
+	c.startRecording(leg)
+	media.Bridge(c.leg, leg)
+	go func() {
+		defer s.wg.Done()
+		if err := leg.Run(c.ctx); err != nil {
+			c.log.Warn("rm rtp failed", "error", err)
+			c.hangup(EndCompleted)
+		}
+	}()
+	c.log.Info("call bridged", "rm_id", string(b.RM), "client_leg_codec", callerN.Codec.String(), "rm_leg_codec", rmN.Codec.String())
+	return nil
+}
+
+// ring sends the INVITE req and waits for its final response (RFC 3261
+// §13.2.2), giving up after timeout, when ctx ends or when the call c
+// ends. Giving up sends a CANCEL (RFC 3261 §9.1), which may only follow a
+// provisional response: until one came, giving up is remembered and the
+// CANCEL goes when it comes (a peer that never answers anything is given
+// up after forceCancelAfter, without a CANCEL). opts may carry digest
+// credentials for a 401/407 challenge. It returns the answered dialog,
+// not yet acknowledged. Errors: ErrCallerGone when c ended; ErrNoAnswer,
+// with a *RejectError when the peer refused (e.g. 486, 603), otherwise.
+func (s *Server) ring(ctx context.Context, c *call, req *sip.Request, timeout time.Duration, opts sipgo.AnswerOptions) (*sipgo.DialogClientSession, error) {
 	ringCtx, cancel := context.WithCancelCause(c.ctx)
 	defer cancel(nil)
 	var provisional, gaveUp atomic.Bool
@@ -147,17 +208,16 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 		}
 		forceMu.Unlock()
 	}
-	timer := time.AfterFunc(s.cfg.RMRingTimeout, giveUp)
+	timer := time.AfterFunc(timeout, giveUp)
 	defer timer.Stop()
 	stop := context.AfterFunc(ctx, giveUp)
 	defer stop()
 
 	dlg, err := s.dialog.WriteInvite(ringCtx, req)
 	if err != nil {
-		_ = leg.Close()
-		return fmt.Errorf("invite rm: %w", err)
+		return nil, fmt.Errorf("%w: invite: %v", ErrNoAnswer, err)
 	}
-	onResponse := func(res *sip.Response) error {
+	opts.OnResponse = func(res *sip.Response) error {
 		if res.IsProvisional() {
 			provisional.Store(true)
 			if gaveUp.Load() {
@@ -166,17 +226,16 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 		}
 		return nil
 	}
-	if err := dlg.WaitAnswer(ringCtx, sipgo.AnswerOptions{OnResponse: onResponse}); err != nil {
-		_ = leg.Close()
+	if err := dlg.WaitAnswer(ringCtx, opts); err != nil {
 		_ = dlg.Close()
 		var rej *sipgo.ErrDialogResponse
 		switch {
 		case c.ctx.Err() != nil:
-			return ErrCallerGone
+			return nil, ErrCallerGone
 		case errors.As(err, &rej):
-			return fmt.Errorf("%w: %w", ErrNoAnswer, &RejectError{Status: rej.Res.StatusCode, Reason: rej.Res.Reason})
+			return nil, fmt.Errorf("%w: %w", ErrNoAnswer, &RejectError{Status: rej.Res.StatusCode, Reason: rej.Res.Reason})
 		default:
-			return fmt.Errorf("%w: %v", ErrNoAnswer, err)
+			return nil, fmt.Errorf("%w: %v", ErrNoAnswer, err)
 		}
 	}
 	if gaveUp.Load() {
@@ -184,50 +243,9 @@ func (s *Server) dialRM(ctx context.Context, c *call, b Binding) error {
 		// go: end that leg (RFC 3261 §9.1: ACK, then BYE).
 		_ = dlg.Ack(context.WithoutCancel(ctx))
 		_ = dlg.Bye(context.WithoutCancel(ctx))
-		_ = leg.Close()
-		return fmt.Errorf("%w: answered after the ring ended", ErrNoAnswer)
+		return nil, fmt.Errorf("%w: answered after the ring ended", ErrNoAnswer)
 	}
-	rmN, err := negotiateAnswer(dlg.InviteResponse.Body(), callerN.Codec)
-	if err != nil {
-		_ = dlg.Ack(context.WithoutCancel(ctx))
-		_ = dlg.Bye(context.WithoutCancel(ctx))
-		_ = leg.Close()
-		return err
-	}
-	leg.SetNegotiation(rmN)
-	if err := dlg.Ack(context.WithoutCancel(ctx)); err != nil {
-		_ = leg.Close()
-		return fmt.Errorf("ack rm: %w", err)
-	}
-	rmCallID := req.CallID().Value()
-
-	s.mu.Lock()
-	c.mu.Lock()
-	if c.state != stateBridging || s.stopped {
-		c.mu.Unlock()
-		s.mu.Unlock()
-		_ = dlg.Bye(context.WithoutCancel(ctx))
-		_ = leg.Close()
-		return ErrCallerGone
-	}
-	c.rm = &rmLeg{rm: b.RM, callID: rmCallID, dialog: dlg, leg: leg, offer: offer}
-	c.state = stateBridged
-	c.mu.Unlock()
-	s.calls[rmCallID] = c
-	s.wg.Add(1)
-	s.mu.Unlock()
-
-	c.stopPlayback()
-	media.Bridge(c.leg, leg)
-	go func() {
-		defer s.wg.Done()
-		if err := leg.Run(c.ctx); err != nil {
-			c.log.Warn("rm rtp failed", "error", err)
-			c.hangup(EndCompleted)
-		}
-	}()
-	c.log.Info("call bridged", "rm_id", string(b.RM), "client_leg_codec", callerN.Codec.String(), "rm_leg_codec", rmN.Codec.String())
-	return nil
+	return dlg, nil
 }
 
 // forceCancelAfter bounds how long Bridge waits for a phone's first

@@ -53,8 +53,22 @@ type call struct {
 	byeRM     bool
 	ackErr    error
 	rm        *rmLeg
-	playStop  context.CancelFunc
-	playDone  chan struct{}
+	// playMu serialises starting and stopping the playback.
+	playMu   sync.Mutex
+	playStop context.CancelFunc
+	playDone chan struct{}
+	// recordDecided, record and recorder: whether the call is recorded
+	// (asked once, see decideRecording) and its WAV file once bridged.
+	recordDecided bool
+	record        bool
+	recorder      *media.WAVRecorder
+	// held: the RM put the bridged call on hold (hold.go).
+	held bool
+	// out is the client's dialog of a callback (callback.go), which the
+	// gateway called; dialog is then nil.
+	out *sipgo.DialogClientSession
+	// referFrom is the RM leg whose REFER is being carried out (refer.go).
+	referFrom *rmLeg
 }
 
 // rmLeg is the RM's side of a bridged call.
@@ -105,12 +119,18 @@ func (c *call) digit(d byte) {
 
 // startPlayback stops what plays to the caller and starts f in its own
 // goroutine, owned by the call and stopped by stopPlayback.
-func (c *call) startPlayback(f func(ctx context.Context)) {
-	c.stopPlayback()
+func (c *call) startPlayback(f func(ctx context.Context)) { c.startPlaybackWhen(f, false) }
+
+// startPlaybackWhen is startPlayback; onHold allows it while the call is
+// bridged (music to a caller the RM put on hold).
+func (c *call) startPlaybackWhen(f func(ctx context.Context), onHold bool) {
+	c.playMu.Lock()
+	defer c.playMu.Unlock()
+	c.stopPlaybackLocked()
 	ctx, cancel := context.WithCancel(c.ctx)
 	done := make(chan struct{})
 	c.mu.Lock()
-	if c.state == stateBridged {
+	if c.state == stateBridged && !(onHold && c.held) {
 		c.mu.Unlock()
 		cancel()
 		return
@@ -125,6 +145,13 @@ func (c *call) startPlayback(f func(ctx context.Context)) {
 
 // stopPlayback stops the playback goroutine and waits for it.
 func (c *call) stopPlayback() {
+	c.playMu.Lock()
+	defer c.playMu.Unlock()
+	c.stopPlaybackLocked()
+}
+
+// stopPlaybackLocked is stopPlayback with playMu held.
+func (c *call) stopPlaybackLocked() {
 	c.mu.Lock()
 	stop, done := c.playStop, c.playDone
 	c.playStop, c.playDone = nil, nil
@@ -139,11 +166,21 @@ func (c *call) stopPlayback() {
 // change), then music on hold with an announcement of the queue position or
 // expected wait every AnnounceEvery, until ctx ends.
 func (c *call) queueAudio(first prompts.Name) func(ctx context.Context) {
+	return c.queueAudioAfter(first, nil)
+}
+
+// queueAudioAfter is queueAudio that closes played, when not nil, once
+// the first prompt has played or the playback stopped.
+func (c *call) queueAudioAfter(first prompts.Name, played chan struct{}) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		c.mu.Lock()
 		lang := c.lang
 		c.mu.Unlock()
-		if media.Play(ctx, c.leg, prompts.Get(lang, first)) != nil {
+		err := media.Play(ctx, c.leg, prompts.Get(lang, first))
+		if played != nil {
+			close(played)
+		}
+		if err != nil {
 			return
 		}
 		for {
@@ -164,8 +201,8 @@ func (c *call) queueAudio(first prompts.Name) func(ctx context.Context) {
 	}
 }
 
-// run owns the answered call until it ends: the caller's RTP, the queue
-// audio, DTMF and the RTP timeout; then it hangs up what is left, releases
+// run owns the answered call until it ends: the caller's RTP, DTMF and
+// the RTP timeout (the queue audio was started by the INVITE handler); then it hangs up what is left, releases
 // the media and reports the end to the sink.
 func (c *call) run() {
 	defer c.s.wg.Done()
@@ -176,7 +213,6 @@ func (c *call) run() {
 			c.hangup(EndFailed)
 		}
 	})
-	c.startPlayback(c.queueAudio(prompts.Welcome))
 	answeredAt := c.s.now()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -218,15 +254,15 @@ func (c *call) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
-	if byeCaller && c.dialog != nil {
+	if byeCaller && (c.dialog != nil || c.out != nil) {
 		wg.Go(func() {
-			if err := c.dialog.Bye(ctx); err != nil {
+			if err := c.byeClient(ctx); err != nil {
 				c.log.Debug("bye to caller failed", "error", err)
 			}
 		})
 	}
 	if rm != nil {
-		if byeRM {
+		if byeRM && rm.dialog != nil { // a local bridge has no dialog
 			wg.Go(func() {
 				if err := rm.dialog.Bye(ctx); err != nil {
 					c.log.Debug("bye to rm failed", "error", err)
@@ -239,11 +275,12 @@ func (c *call) finish() {
 	if rm != nil {
 		_ = rm.leg.Close()
 	}
+	c.finishRecording(ctx)
 	c.s.forget(c)
 	st := c.leg.Stats()
 	c.log.Info("call ended", "reason", string(reason), "rtp_in", st.PacketsIn, "rtp_out", st.PacketsOut)
 	if id != "" {
-		if err := c.s.sink.CallEnded(ctx, id, reason); err != nil {
+		if err := c.s.reportEnd(ctx, id, reason, endedBy(byeCaller, byeRM, rm != nil)); err != nil {
 			c.log.Warn("call end not recorded", "error", err)
 		}
 	}

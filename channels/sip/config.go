@@ -3,7 +3,9 @@ package sip
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +83,32 @@ type Config struct {
 	// RetryAfter is the Retry-After of 503 answers (RFC 3261 §20.33);
 	// default 5 s.
 	RetryAfter time.Duration `yaml:"retry_after"`
+	// RecordingDir is the existing folder where recorded calls are written
+	// as WAV files named <conversation id>-<UTC time>.wav; empty records
+	// nothing. Which calls are recorded is the CallSink's choice (see
+	// CallRecorder).
+	RecordingDir string `yaml:"recording_dir"`
+	// Outbound is the trunk callbacks call clients through (Callback);
+	// Addr empty: no callbacks.
+	Outbound OutboundConfig `yaml:"outbound"`
+}
+
+// OutboundConfig is the trunk outbound calls go through: each INVITE goes
+// to Addr with Request-URI sip:<client E.164>@<Addr's host>, From and
+// P-Asserted-Identity (RFC 3325) carrying CallerID.
+type OutboundConfig struct {
+	// Addr is the trunk's "host:port".
+	Addr string `yaml:"addr"`
+	// Transport is "udp", "tcp" or "tls"; default "udp".
+	Transport string `yaml:"transport"`
+	// CallerID is the bank's number in E.164 shown to the client.
+	CallerID string `yaml:"caller_id"`
+	// Username and Password answer a 401 or 407 digest challenge (RFC
+	// 3261 §22.2); the password comes from the environment.
+	Username string `yaml:"username"`
+	Password string `yaml:"-"`
+	// RingTimeout bounds how long the client's phone rings; default 45 s.
+	RingTimeout time.Duration `yaml:"ring_timeout"`
 }
 
 // TrunkConfig is one carrier trunk or SBC allowed to send calls: by source
@@ -124,6 +152,10 @@ func (c Config) WithDefaults() Config {
 	def(&c.RMRingTimeout, 20*time.Second)
 	def(&c.RTPTimeout, 30*time.Second)
 	def(&c.RetryAfter, 5*time.Second)
+	def(&c.Outbound.RingTimeout, 45*time.Second)
+	if c.Outbound.Transport == "" {
+		c.Outbound.Transport = "udp"
+	}
 	if c.Realm == "" {
 		c.Realm = "airbranch"
 	}
@@ -245,6 +277,25 @@ func (c *Config) problems() []FieldProblem {
 	if c.RegisterMinExpires <= 0 || c.RegisterMinExpires > c.RegisterMaxExpires ||
 		c.RegisterDefaultExpires < c.RegisterMinExpires || c.RegisterDefaultExpires > c.RegisterMaxExpires {
 		bad("register_min_expires", "need 0 < min (%s) <= default (%s) <= max (%s)", c.RegisterMinExpires, c.RegisterDefaultExpires, c.RegisterMaxExpires)
+	}
+	if c.RecordingDir != "" {
+		if st, err := os.Stat(c.RecordingDir); err == nil && !st.IsDir() {
+			bad("recording_dir", "%q is not a folder (a missing one is created)", c.RecordingDir)
+		}
+	}
+	if o := c.Outbound; o.Addr != "" {
+		if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+			bad("outbound.addr", "%q is not host:port", o.Addr)
+		}
+		if o.Transport != "udp" && o.Transport != "tcp" && o.Transport != "tls" {
+			bad("outbound.transport", "%q: allowed udp, tcp, tls", o.Transport)
+		}
+		if !conversation.IsE164(o.CallerID) {
+			bad("outbound.caller_id", "must be E.164, e.g. +85221234567")
+		}
+		if o.Username != "" && o.Password == "" {
+			bad("outbound.password", "username set without a password")
+		}
 	}
 	if c.DefaultLanguage != "en" && c.DefaultLanguage != "zh" {
 		bad("default_language", "%q: allowed en, zh", c.DefaultLanguage)

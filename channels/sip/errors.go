@@ -37,3 +37,23 @@ type RejectError struct {
 
 // Error implements error.
 func (e *RejectError) Error() string { return fmt.Sprintf("sip %d %s", e.Status, e.Reason) }
+
+// ErrNotBridged is returned by Transfer when the call is not bridged to
+// an RM's phone.
+var ErrNotBridged = errors.New("call is not bridged")
+
+// ErrNoOutbound is returned by Callback when no outbound trunk is
+// configured (Config.Outbound.Addr).
+var ErrNoOutbound = errors.New("no outbound trunk")
+
+// ErrCallInProgress is returned by Callback when the conversation has a
+// live call on this instance.
+var ErrCallInProgress = errors.New("conversation has a live call")
+
+// ErrClientNoAnswer is returned by Callback when the client's phone did
+// not answer (or refused) the callback.
+var ErrClientNoAnswer = errors.New("client did not answer")
+
+// ErrUnavailable is returned by Callback while the server is stopping or
+// draining.
+var ErrUnavailable = errors.New("voice channel unavailable")

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/media"
 )
 
 // fakeSink is a CallSink recording what the adapter reports; function
@@ -19,6 +21,10 @@ import (
 type fakeSink struct {
 	incomingErr func(in conversation.Incoming) error
 	status      QueueStatus
+	// record, when set, answers RecordCall.
+	record func(id conversation.ConversationID) bool
+	// transfer, when set, answers CallTransfer.
+	transfer func(id conversation.ConversationID, rm conversation.RMID, target string) error
 
 	mu       sync.Mutex
 	n        int
@@ -26,10 +32,36 @@ type fakeSink struct {
 	ended    map[conversation.ConversationID]EndReason
 	digits   []byte
 	menus    []MenuChoice
+	recorded []media.Recording
 	events   chan string
 }
 
-var _ CallSink = (*fakeSink)(nil)
+var (
+	_ CallSink          = (*fakeSink)(nil)
+	_ CallRecorder      = (*fakeSink)(nil)
+	_ TransferRequester = (*fakeSink)(nil)
+)
+
+func (f *fakeSink) CallTransfer(_ context.Context, id conversation.ConversationID, rm conversation.RMID, target string) error {
+	f.event("transfer:" + string(rm) + ">" + target)
+	if f.transfer == nil {
+		return errors.New("transfers not supported")
+	}
+	return f.transfer(id, rm, target)
+}
+
+func (f *fakeSink) RecordCall(_ context.Context, id conversation.ConversationID) (bool, error) {
+	f.event("record?")
+	return f.record != nil && f.record(id), nil
+}
+
+func (f *fakeSink) CallRecorded(_ context.Context, _ conversation.ConversationID, rec media.Recording) error {
+	f.mu.Lock()
+	f.recorded = append(f.recorded, rec)
+	f.mu.Unlock()
+	f.event("recorded")
+	return nil
+}
 
 func newFakeSink() *fakeSink {
 	return &fakeSink{ended: map[conversation.ConversationID]EndReason{}, events: make(chan string, 256)}

@@ -177,11 +177,14 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.log.Warn("late offer answer unusable", "error", ackErr)
 		c.hangup(EndFailed)
 	}
+	// The welcome starts before Bridge may run (it waits for answered).
+	c.startPlayback(c.queueAudio(prompts.Welcome))
 	go c.run()
 }
 
-// handleReinvite answers an in-dialog INVITE (session refresh, RFC 4028;
-// hold) with the SDP already agreed.
+// handleReinvite answers an in-dialog INVITE: the caller's (session
+// refresh, RFC 4028) with the SDP already agreed; the RM's with
+// rmReinvite (refresh, hold, resume).
 func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := s.callByID(req.CallID().Value())
 	if c == nil {
@@ -196,14 +199,12 @@ func (s *Server) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if rm != nil && req.CallID().Value() == rm.callID {
-		res := sip.NewResponseFromRequest(req, 200, "OK", rm.offer)
-		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		res.AppendHeader(&s.dialog.ContactHDR)
-		_ = tx.Respond(res)
+		s.rmReinvite(c, rm, req, tx) // hold.go
 		return
 	}
 	res := sip.NewSDPResponseFromRequest(req, answer)
 	res.AppendHeader(&s.dialog.ContactHDR)
+	addSessionTimer(req, res)
 	_ = tx.Respond(res)
 }
 
@@ -262,7 +263,7 @@ func (s *Server) handleBye(req *sip.Request, tx sip.ServerTransaction) {
 		c.end(EndCompleted, true, false)
 		return
 	}
-	if err := c.dialog.ReadBye(req, tx); err != nil {
+	if err := c.readClientBye(req, tx); err != nil {
 		s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 		return
 	}

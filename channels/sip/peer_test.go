@@ -30,6 +30,8 @@ type peer struct {
 	port   int
 	rtp    *net.UDPConn
 	byes   chan string
+	// notifies receives the body of each NOTIFY the peer gets (answered 200).
+	notifies chan string
 	// rung receives the Call-ID of each INVITE the peer rang for (answer
 	// 180) once its transaction ended: by CANCEL, or by timeout.
 	rung chan string
@@ -63,7 +65,8 @@ func newPeer(t *testing.T, user string) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &peer{t: t, user: user, ua: ua, srv: srv, rtp: rtp, byes: make(chan string, 8), rung: make(chan string, 8), port: conn.LocalAddr().(*net.UDPAddr).Port}
+	p := &peer{t: t, user: user, ua: ua, srv: srv, rtp: rtp, byes: make(chan string, 8), rung: make(chan string, 8), notifies: make(chan string, 8),
+		port: conn.LocalAddr().(*net.UDPAddr).Port}
 	p.client, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(p.port))
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +75,10 @@ func newPeer(t *testing.T, user string) *peer {
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 		p.byes <- req.CallID().Value()
+	})
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		p.notifies <- string(req.Body())
 	})
 	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) {
 		p.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -20,7 +21,7 @@ import (
 )
 
 // allowHeader lists the methods the gateway handles (RFC 3261 §20.5).
-const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
+const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER, UPDATE, REFER"
 
 // Server is the voice channel: SIP listeners, calls in queue, RM phone
 // registrations and bridges. Create it with New, then call Run once.
@@ -43,6 +44,8 @@ type Server struct {
 
 	udp      net.PacketConn
 	tcp, tls net.Listener
+	// replays answers retries of refused INVITEs (replay.go).
+	replays *replayCache
 
 	mu      sync.Mutex
 	runCtx  context.Context
@@ -74,11 +77,17 @@ func New(cfg Config, sink CallSink, reg Registrar, log *slog.Logger) (*Server, e
 		calls:    map[string]*call{},
 		byConv:   map[conversation.ConversationID]*call{},
 	}
+	s.replays = newReplayCache(func() time.Time { return s.now() })
 	s.mediaIP = netip.MustParseAddr(cfg.MediaIP)
 	s.publicMediaIP = netip.MustParseAddr(cfg.PublicMediaIP)
 	s.auth = newDigestAuth(cfg.Realm, cfg.NonceSecret, func() time.Time { return s.now() })
 	for _, p := range cfg.RMPhones {
 		s.rmByUser[p.Username] = p
+	}
+	if cfg.RecordingDir != "" {
+		if err := os.MkdirAll(cfg.RecordingDir, 0o700); err != nil {
+			return nil, fmt.Errorf("sip: recording folder: %w", err)
+		}
 	}
 	if err := s.listen(); err != nil {
 		s.closeListeners()
@@ -113,6 +122,8 @@ func New(cfg Config, sink CallSink, reg Registrar, log *slog.Logger) (*Server, e
 	s.srv.OnOptions(s.guard(s.handleOptions))
 	s.srv.OnInfo(s.guard(s.handleInfo))
 	s.srv.OnRegister(s.guard(s.handleRegister))
+	s.srv.OnUpdate(s.guard(s.handleUpdate))
+	s.srv.OnRefer(s.guard(s.handleRefer))
 	s.srv.OnNoRoute(s.guard(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 	}))
@@ -253,6 +264,9 @@ func (s *Server) guard(h sipgo.RequestHandler) sipgo.RequestHandler {
 				s.respond(req, tx, 500, "Server Internal Error")
 			}
 		}()
+		if s.replay(req, tx) {
+			return
+		}
 		if code, reason := validateRequest(req); code != 0 {
 			var hdrs []sip.Header
 			if code == 420 {
@@ -272,6 +286,7 @@ func (s *Server) respond(req *sip.Request, tx sip.ServerTransaction, code int, r
 	for _, h := range hdrs {
 		res.AppendHeader(h)
 	}
+	s.replays.remember(req, res)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("sip respond failed", "status", code, "error", err)
 	}

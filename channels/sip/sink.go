@@ -23,6 +23,9 @@ const (
 	EndCallback EndReason = "callback"
 	// EndFailed: media timeout, a failed answer (no ACK) or shutdown.
 	EndFailed EndReason = "failed"
+	// EndNoAnswer: the client did not answer a callback (Callback); the
+	// RM's phone was hung up.
+	EndNoAnswer EndReason = "no_answer"
 )
 
 // MenuKind names a DTMF menu choice.

@@ -185,7 +185,7 @@ func TestSippRMPhone(t *testing.T) {
 	s := startServer(t, testConfig(), sink, reg)
 	dir := t.TempDir()
 	uasPort := freePort(t)
-	phone := startSipp(t, dir, "rm_phone_uas.xml", nil, uasPort, "-rtp_echo")
+	phone := startSipp(t, dir, "rm_phone_uas.xml", nil, uasPort, "-rtp_echo", "-d", "3000")
 	startSipp(t, dir, "rm_register.xml", s.Addr("udp"), freePort(t),
 		"-s", "rm-pb-01", "-au", "rm-pb-01", "-ap", "secret-1", "-set", "uas_port", strconv.Itoa(uasPort)).wait(t)
 	bs, err := reg.Bindings(context.Background(), "rm-pb-01", time.Now())

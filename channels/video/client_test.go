@@ -55,6 +55,12 @@ type env struct {
 
 func newEnv(t *testing.T, cfg video.Config) *env {
 	t.Helper()
+	return newEnvWith(t, cfg, nil)
+}
+
+// newEnvWith is newEnv with more options set by with (nil: none).
+func newEnvWith(t *testing.T, cfg video.Config, with func(*video.Options)) *env {
+	t.Helper()
 	var log *slog.Logger
 	if os.Getenv("VIDEO_DEBUG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -68,7 +74,11 @@ func newEnv(t *testing.T, cfg video.Config) *env {
 		t.Fatal(err)
 	}
 	sk := &sink{got: make(chan struct{}, 1)}
-	srv, err := video.NewServer(video.Options{Config: cfg, SFU: s, Tokens: tokens, Sink: sk, Logger: slog.New(slog.DiscardHandler)})
+	opts := video.Options{Config: cfg, SFU: s, Tokens: tokens, Sink: sk, Logger: slog.New(slog.DiscardHandler)}
+	if with != nil {
+		with(&opts)
+	}
+	srv, err := video.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,9 +33,35 @@ func decode(f Frame, v any) error {
 }
 
 // handle answers one request of s: the ack's data, or an error (a
-// *FrameError for a refusal).
+// *FrameError for a refusal). A change of who is in the room, or of
+// consent, then starts or stops the recording.
 func (r *room) handle(s *session, f Frame) (any, error) {
+	result, err := r.request(s, f)
+	if err == nil {
+		switch f.Type {
+		case TypeJoin, TypeAdmit, TypeRemove, TypeLeave, TypeConsent:
+			// After the ack: the requester hears of its request first.
+			prev := s.after
+			s.after = func() {
+				if prev != nil {
+					prev()
+				}
+				r.recordCheck()
+			}
+		}
+	}
+	return result, err
+}
+
+// request carries out one request of s.
+func (r *room) request(s *session, f Frame) (any, error) {
 	switch f.Type {
+	case TypeConsent:
+		var c ConsentData
+		if err := decode(f, &c); err != nil {
+			return nil, err
+		}
+		return nil, r.consent(s, c)
 	case TypeJoin:
 		var req JoinRequest
 		if len(f.Data) > 0 {

@@ -48,6 +48,7 @@ const (
 	TypeRemove    = "remove"    // Target; rm only
 	TypeEnd       = "end"       // no data; rm only
 	TypeLeave     = "leave"     // no data
+	TypeConsent   = "consent"   // ConsentData
 )
 
 // Server frame types (besides "offer", "answer" and "candidate", which
@@ -57,13 +58,14 @@ const (
 	TypeAck     = "ack"     // answers a request that succeeded
 	TypeError   = "error"   // ErrorData; the connection stays open
 	// Events (ParticipantInfo or MuteData, no id).
-	EventLobby    = "lobby"              // a client waits (to RMs)
-	EventAdmitted = "admitted"           // you were admitted (to the client)
-	EventJoined   = "participant_joined" // someone is in the room
-	EventLeft     = "participant_left"   // someone left or was removed
-	EventMute     = "mute"               // someone muted or unmuted
-	EventRemoved  = "removed"            // you were removed (then the connection closes)
-	EventEnded    = "room_ended"         // the room ended (then the connection closes)
+	EventLobby     = "lobby"              // a client waits (to RMs)
+	EventAdmitted  = "admitted"           // you were admitted (to the client)
+	EventJoined    = "participant_joined" // someone is in the room
+	EventLeft      = "participant_left"   // someone left or was removed
+	EventMute      = "mute"               // someone muted or unmuted
+	EventRemoved   = "removed"            // you were removed (then the connection closes)
+	EventEnded     = "room_ended"         // the room ended (then the connection closes)
+	EventRecording = "recording"          // RecordingData: the room started or stopped recording
 )
 
 // Close codes beyond RFC 6455's.

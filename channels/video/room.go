@@ -25,6 +25,8 @@ type room struct {
 	mu      sync.Mutex
 	members map[string]*member // by identity
 	ended   bool
+	// recMu serialises starting and stopping the recording (record.go).
+	recMu sync.Mutex
 }
 
 // member is a participant known to the room.
@@ -36,6 +38,8 @@ type member struct {
 	chat  *webrtc.DataChannel
 	muted map[string]bool
 	grace *time.Timer
+	// consent: the participant agreed to the room being recorded.
+	consent bool
 }
 
 func (m *member) info() ParticipantInfo {
@@ -143,6 +147,7 @@ func (r *room) detach(s *session) {
 		leave := r.dropLocked(m, ParticipantLeft, "")
 		r.mu.Unlock()
 		leave()
+		r.recordCheck()
 		return
 	}
 	defer r.mu.Unlock()
@@ -159,6 +164,7 @@ func (r *room) detach(s *session) {
 		}
 		r.mu.Unlock()
 		leave()
+		r.recordCheck()
 	})
 }
 
@@ -182,6 +188,9 @@ func (r *room) end(by string, code int, reason string) {
 			}
 		}
 	}
+	r.mu.Unlock()
+	r.recordCheck() // ended: stops a recording and reports its files
+	r.mu.Lock()
 	clear(r.members)
 	r.mu.Unlock()
 	r.media.Close()

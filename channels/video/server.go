@@ -25,8 +25,10 @@ type Options struct {
 	// Events is told of every change of a room's people, synchronously
 	// (it must not block); nil: not told.
 	Events func(Event)
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Recording records rooms (Dir empty: never).
+	Recording RecordingOptions
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server holds the video rooms and serves the /ws/video signalling
@@ -37,6 +39,7 @@ type Server struct {
 	tokens *Tokens
 	sink   Sink
 	events func(Event)
+	rec    RecordingOptions
 	log    *slog.Logger
 	now    func() time.Time
 
@@ -70,7 +73,7 @@ func NewServer(o Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, sfu: o.SFU, tokens: o.Tokens, sink: o.Sink, events: o.Events, log: o.Logger, now: o.Now, rooms: map[RoomID]*room{}}
+	s := &Server{cfg: cfg, sfu: o.SFU, tokens: o.Tokens, sink: o.Sink, events: o.Events, rec: o.Recording, log: o.Logger, now: o.Now, rooms: map[RoomID]*room{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/media/sfu"
 )
 
 // ChatMessage is one chat message sent in a room over the "chat" data
@@ -40,6 +41,8 @@ const (
 	ParticipantLeft   = "participant_left"   // left, dropped past the grace period, or replaced
 	ParticipantRemove = "participant_removed"
 	RoomEnded         = "room_ended"
+	RecordingStarted  = "recording_started" // the room's rule holds: its tracks are written to files
+	RecordingStopped  = "recording_stopped" // Event.Files lists what was written
 )
 
 // Event is a change of a room's people, for the conversation's timeline
@@ -52,5 +55,7 @@ type Event struct {
 	Identity       string                      `json:"identity,omitempty"`
 	Role           Role                        `json:"role,omitempty"`
 	By             string                      `json:"by,omitempty"`
-	At             time.Time                   `json:"at"`
+	// Files are the files a recording wrote (recording_stopped).
+	Files []sfu.RecordedFile `json:"files,omitempty"`
+	At    time.Time          `json:"at"`
 }

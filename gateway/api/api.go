@@ -40,7 +40,10 @@ type Deps struct {
 	Messages Messages
 	// Stats computes the supervisor's figures; without it the stats
 	// endpoints answer 503.
-	Stats        Stats
+	Stats Stats
+	// Video schedules video sessions; without it the scheduling endpoint
+	// answers 503.
+	Video        VideoSessions
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Now          func() time.Time
@@ -84,12 +87,14 @@ type server struct {
 //	GET  /api/v1/presence                      RMs' presence, load and missed offers
 //	POST /api/v1/conversations/{id}/transfer   the assignee transfers (queue, RM or team)
 //	POST /api/v1/conversations/{id}/invite     the assignee invites a specialist
+//	GET  /api/v1/specialists                   the RMs an RM may invite: specialist pools and their own team
 //	POST /api/v1/conversations/{id}/leave      a specialist leaves
 //	POST /api/v1/conversations/{id}/messages   the assignee writes to the client on the conversation's channel
 //	POST /api/v1/sms/segments                  how a text would go out as SMS (encoding, segments) before sending
 //	GET  /api/v1/stats                         the wallboard: figures per team and segment (supervisor, admin)
 //	GET  /api/v1/stats/stream                  the wallboard as server-sent events, every 5 s
 //	GET  /api/v1/stats/rms/{id}                an RM's scorecard
+//	POST /api/v1/video/sessions                an RM schedules a video session with invitations
 //
 // Every request but GET (or HEAD) of the OpenAPI document is authenticated
 // before it is routed: without a valid token it gets 401 whatever its path
@@ -167,6 +172,7 @@ func newServer(d Deps) *server {
 	s.handle("GET /api/v1/stats", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.getBoard))))
 	s.handle("GET /api/v1/stats/stream", authn(auth.RequireRole(auth.RoleSupervisor, auth.RoleAdmin)(http.HandlerFunc(s.streamBoard))))
 	s.handle("GET /api/v1/stats/rms/{id}", authn(http.HandlerFunc(s.getScorecard)))
+	s.handle("POST /api/v1/video/sessions", authn(rmOnly(s.scheduleVideo(d.Video))))
 	s.mux.HandleFunc("/api/", s.noRoute)
 	s.handler = s.requestID(s.recoverPanics(s.authenticate(d.Verifier, s.mux)))
 	return s

@@ -13,8 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// stepTimeout bounds one browser step (a navigation, a wait, a click).
-const stepTimeout = 15 * time.Second
+// stepTimeout bounds one browser step (a navigation, a wait, a click); the
+// first one also waits for Chromium to start, which takes seconds on a
+// loaded machine.
+const stepTimeout = 30 * time.Second
 
 // chromiumNames are the programs tried, in order, to find a Chromium.
 var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"}

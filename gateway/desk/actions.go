@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -66,6 +67,9 @@ type request struct {
 
 // handle answers one client frame with an ack or an error frame.
 func (s *Server) handle(ctx context.Context, sess *session, f Frame) Frame {
+	if strings.HasPrefix(f.Type, "phone.") {
+		return s.phoneFrame(ctx, sess, f)
+	}
 	var req request
 	if len(f.Data) > 0 {
 		if err := json.Unmarshal(f.Data, &req); err != nil {

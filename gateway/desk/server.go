@@ -36,8 +36,11 @@ type Options struct {
 	Verifier  *auth.Verifier
 	Routing   Routing
 	Messages  Messages
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Phones, when not nil, serves the softphone's phone.* frames (else
+	// they are answered unavailable).
+	Phones Phones
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server serves /ws/desk.
@@ -48,6 +51,7 @@ type Server struct {
 	verifier *auth.Verifier
 	routing  Routing
 	messages Messages
+	phones   Phones
 	log      *slog.Logger
 	now      func() time.Time
 	upgrader websocket.Upgrader
@@ -68,7 +72,7 @@ func NewServer(ctx context.Context, o Options) (*Server, error) {
 	if o.Hub == nil || o.Store == nil || o.Directory == nil || o.Verifier == nil || o.Routing == nil {
 		return nil, errors.New("desk: hub, store, directory, verifier and routing are required")
 	}
-	s := &Server{hub: o.Hub, store: o.Store, dir: o.Directory, verifier: o.Verifier, routing: o.Routing, messages: o.Messages,
+	s := &Server{hub: o.Hub, store: o.Store, dir: o.Directory, verifier: o.Verifier, routing: o.Routing, messages: o.Messages, phones: o.Phones,
 		log: o.Logger, now: o.Now, ctx: ctx}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

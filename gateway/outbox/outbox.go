@@ -40,6 +40,11 @@ var (
 	// ErrNotSent: the message was stored and then refused or lost on the
 	// way; it is kept with status failed (see the wrapped error).
 	ErrNotSent = errors.New("outbox: not sent")
+	// ErrHeld is what a Sender returns when it took the message to send
+	// later, from the store, because its provider link is down (an SMPP
+	// bind being retried): Send then leaves the message queued and returns
+	// no error, and the Sender's owner settles it (Settle) once it went.
+	ErrHeld = errors.New("outbox: held until the channel's provider link is back")
 )
 
 // MaxTextBytes caps one message's text: 4,096 bytes of UTF-8.
@@ -82,7 +87,9 @@ func (o *Outbox) Channels() []conversation.Channel {
 // ErrNotSent and the cause: conversation.ErrOptedOut, a
 // *conversation.ProviderError, ...). Errors before anything is stored:
 // conversation.ErrInvalid for an empty or oversized text, ErrClosed,
-// ErrNotMessaging, ErrNoChannel, state.ErrNotFound, and the store's.
+// ErrNotMessaging, ErrNoChannel, state.ErrNotFound, and the store's. A
+// message its channel's Sender held (ErrHeld) is returned queued, with no
+// error: it goes out, in order, when the provider link is back.
 func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sender conversation.RMID, text string, attachments []conversation.Attachment) (conversation.Message, error) {
 	text = strings.TrimSpace(text)
 	switch {
@@ -122,6 +129,23 @@ func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sende
 		o.log.Warn("message stored without its timeline event", "conversation_id", id, "message_id", m.ID, "error", err)
 	}
 	sent, sendErr := adapter.Send(ctx, m, c.Address)
+	if errors.Is(sendErr, ErrHeld) {
+		o.log.Info("message held until the channel's link is back", "conversation_id", id, "channel", c.Channel, "message", m)
+		return m, nil
+	}
+	return o.Settle(ctx, m, sent, sendErr)
+}
+
+// Settle records the outcome of sending the stored message m (status
+// queued): with sendErr nil it indexes m under sent.ProviderIDs and moves
+// it to sent.Status (sent when empty); otherwise it moves it to failed
+// with failureCode's code and returns it with an error wrapping
+// ErrNotSent and sendErr. Send calls it; so does the owner of a Sender
+// that held m (ErrHeld) once it sent m. It records even when ctx has
+// ended; store errors are logged, and the message is then returned as
+// it was.
+func (o *Outbox) Settle(ctx context.Context, m conversation.Message, sent conversation.Sent, sendErr error) (conversation.Message, error) {
+	id := m.ConversationID
 	// The outcome is recorded even when the caller has gone away.
 	ctx = context.WithoutCancel(ctx)
 	if sendErr != nil {
@@ -131,7 +155,7 @@ func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sende
 			o.log.Error("message failed and its status could not be stored", "message_id", m.ID, "error", err)
 			failed = m
 		}
-		o.log.Warn("message not sent", "conversation_id", id, "channel", c.Channel, "message", failed, "error_code", code, "error", sendErr)
+		o.log.Warn("message not sent", "conversation_id", id, "channel", m.Channel, "message", failed, "error_code", code, "error", sendErr)
 		return failed, fmt.Errorf("%w: %w", ErrNotSent, sendErr)
 	}
 	if len(sent.ProviderIDs) > 0 {
@@ -148,7 +172,7 @@ func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sende
 		o.log.Warn("sent message's status not stored", "message_id", m.ID, "error", err)
 		out = m
 	}
-	o.log.Info("message sent", "conversation_id", id, "channel", c.Channel, "message", out, "parts", len(sent.ProviderIDs))
+	o.log.Info("message sent", "conversation_id", id, "channel", m.Channel, "message", out, "parts", len(sent.ProviderIDs))
 	return out, nil
 }
 

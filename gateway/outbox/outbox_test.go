@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,31 @@ func TestSendRefusals(t *testing.T) {
 	if msgs, _ := s.Messages(t.Context(), active.ID, 0); len(msgs) != 0 {
 		t.Fatalf("refused messages were stored: %+v", msgs)
 	}
+}
+
+// A Sender that holds the message (ErrHeld) leaves it queued and Send
+// answers without error; Settle later moves it to sent and indexes it.
+func TestHeldMessageStaysQueuedUntilSettled(t *testing.T) {
+	stores(t, func(t *testing.T, s state.Store) {
+		ctx := t.Context()
+		c := openConversation(t, s, conversation.ChannelSMS, conversation.StatusActive)
+		held := senderFunc(func(context.Context, conversation.Message, conversation.Address) (conversation.Sent, error) {
+			return conversation.Sent{}, fmt.Errorf("smpp down: %w", ErrHeld)
+		})
+		o := New(s, map[conversation.Channel]Sender{conversation.ChannelSMS: held}, nil, func() time.Time { return t0 })
+		m, err := o.Send(ctx, c.ID, "rm-pb-01", "Held for the bind", nil)
+		if err != nil || m.Status != conversation.DeliveryQueued {
+			t.Fatalf("held send: %+v, %v; want queued and no error", m, err)
+		}
+		if stored, err := s.Message(ctx, m.ID); err != nil || stored.Status != conversation.DeliveryQueued {
+			t.Fatalf("stored %+v, %v; want queued", stored, err)
+		}
+		out, err := o.Settle(ctx, m, conversation.Sent{ProviderIDs: []string{"smsc-9"}}, nil)
+		if err != nil || out.Status != conversation.DeliverySent {
+			t.Fatalf("settled %+v, %v; want sent", out, err)
+		}
+		if got, err := s.MessageByProviderID(ctx, conversation.ChannelSMS, "+85230000000", "smsc-9"); err != nil || got.ID != m.ID {
+			t.Fatalf("by provider id: %+v, %v", got, err)
+		}
+	})
 }

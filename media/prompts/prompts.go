@@ -1,6 +1,6 @@
 // Package prompts holds the voice prompts and music on hold the gateway
 // plays to callers: 8 kHz mono µ-law (ITU-T G.711) samples embedded in the
-// binary (made with espeak-ng and sox by generate.sh, about 390 KB in
+// binary (made with espeak-ng and sox by generate.sh, about 470 KB in
 // all) and a hold melody synthesised in code.
 package prompts
 
@@ -49,6 +49,12 @@ const (
 	// minutes.
 	WaitShort Name = "wait_short"
 	WaitLong  Name = "wait_long"
+	// Recording tells the caller that the call will be recorded (the
+	// consent announcement played before a recorded call is bridged).
+	Recording Name = "recording"
+	// Transfer asks the caller to hold while the call is transferred to
+	// another RM.
+	Transfer Name = "transfer"
 )
 
 // Get returns the µ-law samples of prompt name in lang, falling back to

@@ -8,7 +8,7 @@ import (
 
 func TestEveryPromptInEveryLanguage(t *testing.T) {
 	t.Parallel()
-	names := []Name{Welcome, LanguageChosen, Callback, Position1, Position2, Position3, PositionMany, WaitShort, WaitLong}
+	names := []Name{Welcome, LanguageChosen, Callback, Position1, Position2, Position3, PositionMany, WaitShort, WaitLong, Recording, Transfer}
 	for _, lang := range Languages {
 		for _, n := range names {
 			if b, err := audio.ReadFile("audio/" + string(lang) + "_" + string(n) + ".ulaw"); err != nil || len(b) < 1600 {

@@ -21,4 +21,6 @@ var (
 	ErrBadCandidate = errors.New("sfu: bad ice candidate")
 	// ErrNoOffer: an answer when the server has no offer waiting.
 	ErrNoOffer = errors.New("sfu: no offer waiting for an answer")
+	// ErrRecording: StartRecording while the room records already.
+	ErrRecording = errors.New("sfu: the room records already")
 )

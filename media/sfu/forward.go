@@ -35,7 +35,11 @@ type published struct {
 	subs    atomic.Pointer[[]*downTrack]
 	subsMu  sync.Mutex
 	lastPLI atomic.Int64 // unix ns of the last PLI sent
-	every   int64        // least ns between two PLIs
+	// pliWaits: a key-frame request waits for the interval to end.
+	pliWaits atomic.Bool
+	// rec writes the track to a file while the room records.
+	rec   atomic.Pointer[trackRecorder]
+	every int64 // least ns between two PLIs
 }
 
 func newPublished(r *Room, p *Participant, t *webrtc.TrackRemote) *published {
@@ -81,22 +85,43 @@ func (pt *published) forward() {
 		for _, d := range *pt.subs.Load() {
 			d.push(buf[:n])
 		}
+		if rc := pt.rec.Load(); rc != nil {
+			rc.push(buf[:n])
+		}
 	}
 	pt.room.unpublish(pt)
 }
 
 // keyframe asks the publisher for a key frame (RFC 4585 §6.3.1 PLI), at
-// most once per Config.KeyframeInterval; audio tracks are skipped.
+// most once per Config.KeyframeInterval; a request within the interval
+// is sent when it ends (one at most waits), so a subscriber that joins
+// just after another still gets its key frame within the interval.
+// Audio tracks are skipped.
 func (pt *published) keyframe() {
 	if !pt.video || pt.pub.closed.Load() {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := pt.lastPLI.Load()
-	if now-last < pt.every || !pt.lastPLI.CompareAndSwap(last, now) {
+	if wait := last + pt.every - now; wait > 0 {
+		if pt.pliWaits.CompareAndSwap(false, true) {
+			time.AfterFunc(time.Duration(wait), func() {
+				pt.pliWaits.Store(false)
+				pt.keyframe()
+			})
+		}
+		return
+	}
+	if !pt.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	_ = pt.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(pt.remote.SSRC())}})
+}
+
+// keyframeNow asks for a key frame at once (a recording starts).
+func (pt *published) keyframeNow() {
+	pt.lastPLI.Store(0)
+	pt.keyframe()
 }
 
 // drain reads and drops a track's packets until it ends.

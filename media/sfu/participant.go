@@ -145,6 +145,10 @@ func (p *Participant) Answer(sd webrtc.SessionDescription) error {
 	if p.pending {
 		p.negotiateLocked()
 	}
+	if p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		// Tracks this answer added can be received now.
+		p.room.keyframesFor(p)
+	}
 	return nil
 }
 

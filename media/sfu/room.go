@@ -20,6 +20,8 @@ type Room struct {
 	parts  map[string]*Participant
 	tracks map[*published]struct{}
 	closed bool
+	// rec is the recording in progress, if any (record.go).
+	rec *recording
 	// wg counts the room's goroutines (forwarders, subscriber writers and
 	// RTCP readers); Add happens under mu while not closed.
 	wg sync.WaitGroup
@@ -54,6 +56,11 @@ func (r *Room) Join(o ParticipantOptions) (*Participant, error) {
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			// Now the participant can receive: the tracks it gets start
+			// with a key frame.
+			r.keyframesFor(p)
+		}
 		if o.OnConnectionState != nil {
 			o.OnConnectionState(s)
 		}
@@ -98,6 +105,7 @@ func (r *Room) Len() int {
 // Close closes every PeerConnection and waits for the room's goroutines.
 // It is idempotent.
 func (r *Room) Close() {
+	r.StopRecording()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -151,6 +159,7 @@ func (r *Room) publish(p *Participant, t *webrtc.TrackRemote) {
 			}
 		}
 	}
+	r.recordLocked(pt)
 	r.wg.Go(func() { pt.forward() })
 	r.mu.Unlock()
 	p.log.Info("track published", "kind", t.Kind().String(), "track_id", t.ID(), "codec", t.Codec().MimeType, "rid", t.RID())
@@ -178,6 +187,7 @@ func (r *Room) hasLayerLocked(p *Participant, t *webrtc.TrackRemote) bool {
 func (r *Room) unpublish(pt *published) {
 	r.mu.Lock()
 	delete(r.tracks, pt)
+	r.unrecordLocked(pt)
 	var subs []*Participant
 	for _, d := range pt.downs() {
 		pt.removeDown(d)
@@ -215,7 +225,19 @@ func (r *Room) subscribeAll(p *Participant) {
 	if len(added) > 0 {
 		p.negotiate()
 	}
-	for _, pt := range added {
+}
+
+// keyframesFor asks the publishers of every track p receives for a key
+// frame (once p can receive them: connected, or a renegotiation that
+// added tracks has completed).
+func (r *Room) keyframesFor(p *Participant) {
+	r.mu.Lock()
+	pts := make([]*published, 0, len(p.downs))
+	for pt := range p.downs {
+		pts = append(pts, pt)
+	}
+	r.mu.Unlock()
+	for _, pt := range pts {
 		pt.keyframe()
 	}
 }

@@ -92,6 +92,16 @@ func (p *Provider) Bound() bool {
 	return p.link != nil
 }
 
+// Up returns a channel that is closed while a bind is up: at once when
+// one is up now, else when the next bind succeeds. Once that bind is lost
+// a later call returns a new channel, so callers waiting for the next bind
+// call Up again.
+func (p *Provider) Up() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.linkUp
+}
+
 // Run binds to the SMSC and keeps a bind up until ctx ends: a refused
 // bind (logged at error with its command_status) or a lost link (logged at
 // warn) is retried after a backoff that doubles from RebindMin to

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/airbranch/airbranch/channels/conversation"
-	"github.com/airbranch/airbranch/channels/identity"
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/airbranch/airbranch/channels/conversation"
 )
 
 // Defaults applied by Config.withDefaults.
@@ -196,9 +196,4 @@ func validName(s string) bool {
 		}
 	}
 	return true
-}
-
-// normaliseFrom returns a webhook's From as E.164.
-func (c Config) normaliseFrom(raw string) (string, error) {
-	return identity.NormalisePhone(raw, c.DefaultRegion)
 }

@@ -42,6 +42,7 @@ type Provider struct {
 	accounts  map[string]Account
 	mux       *http.ServeMux
 	now       func() time.Time
+	numbers   *numberMemo
 }
 
 var _ sms.Sender = (*Provider)(nil)
@@ -67,6 +68,7 @@ func New(cfg Config, sink sms.Sink, sup sms.Suppressions, logger *slog.Logger) (
 		validator: twclient.NewRequestValidator(cfg.AuthToken),
 		accounts:  make(map[string]Account, len(cfg.Accounts)),
 		now:       time.Now,
+		numbers:   newNumberMemo(cfg.DefaultRegion),
 	}
 	if p.http == nil {
 		p.http = &http.Client{Timeout: cfg.RequestTimeout}

@@ -42,17 +42,36 @@ func (p *Provider) signed(w http.ResponseWriter, r *http.Request) (Account, url.
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
 	signedURL := p.cfg.PublicBaseURL + r.URL.RequestURI()
-	if sig == "" || !p.validator.ValidateBody(signedURL, body, sig) {
+	form, formErr := url.ParseQuery(string(body))
+	if sig == "" || !p.valid(signedURL, r.URL, body, form, formErr, sig) {
 		p.log.Warn("sms webhook signature rejected", "account", acct.Name, "signature_present", sig != "", "remote_addr", r.RemoteAddr)
 		http.Error(w, "invalid signature", http.StatusForbidden)
 		return Account{}, nil, false
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
+	if formErr != nil {
 		http.Error(w, "body is not application/x-www-form-urlencoded", http.StatusBadRequest)
 		return Account{}, nil, false
 	}
 	return acct, form, true
+}
+
+// valid checks sig with twilio-go's validator: over the URL and the form's
+// parameters (the first value of each, sorted by name) as
+// RequestValidator.ValidateBody does for a form body, but on the form
+// already parsed; a body signed by its SHA-256 (bodySHA256 in the query)
+// goes to ValidateBody whole. A body that is not a form does not verify.
+func (p *Provider) valid(signedURL string, u *url.URL, body []byte, form url.Values, formErr error, sig string) bool {
+	if u.Query().Has("bodySHA256") {
+		return p.validator.ValidateBody(signedURL, body, sig)
+	}
+	if formErr != nil {
+		return false
+	}
+	params := make(map[string]string, len(form))
+	for k, v := range form {
+		params[k] = v[0]
+	}
+	return p.validator.Validate(signedURL, params, sig)
 }
 
 // serveInbound handles an inbound message: verified, normalised, opt-out
@@ -108,7 +127,7 @@ func (p *Provider) incoming(acct Account, form url.Values) (conversation.Incomin
 	if utf8.RuneCountInString(text) > p.cfg.MaxTextRunes {
 		return conversation.Incoming{}, http.StatusRequestEntityTooLarge, "Body longer than " + strconv.Itoa(p.cfg.MaxTextRunes) + " characters"
 	}
-	e164, err := p.cfg.normaliseFrom(from)
+	e164, err := p.numbers.normalise(from)
 	if err != nil {
 		return conversation.Incoming{}, http.StatusBadRequest, "From is not a phone number"
 	}

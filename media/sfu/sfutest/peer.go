@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -40,6 +41,9 @@ type Peer struct {
 	recv   map[string]*atomic.Uint64 // "stream/track" -> packets
 	plis   atomic.Uint64
 	wake   chan struct{}
+	// echo holds, by kind, the track that sends back the first remote
+	// track of that kind received (AddEcho), and that remote track.
+	echo map[string]*echo
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -69,7 +73,7 @@ func NewPeer(name string, out func(Signal)) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Peer{Name: name, PC: pc, out: out, recv: map[string]*atomic.Uint64{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+	p := &Peer{Name: name, PC: pc, out: out, recv: map[string]*atomic.Uint64{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), echo: map[string]*echo{}}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -87,11 +91,26 @@ func NewPeer(name string, out func(Signal)) (*Peer, error) {
 			n = new(atomic.Uint64)
 			p.recv[key] = n
 		}
+		e := p.echo[t.Kind().String()]
+		if e != nil && e.src.Load() == nil {
+			e.src.Store(t)
+		} else {
+			e = nil
+		}
 		p.mu.Unlock()
+		if e != nil {
+			// Whatever the source's first frames were, start from a key frame.
+			_ = p.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(t.SSRC())}})
+		}
 		buf := make([]byte, 1500)
+		var pkt rtp.Packet
 		for {
-			if _, _, err := t.Read(buf); err != nil {
+			k, _, err := t.Read(buf)
+			if err != nil {
 				return
+			}
+			if e != nil && pkt.Unmarshal(buf[:k]) == nil {
+				_ = e.local.WriteRTP(&pkt)
 			}
 			n.Add(1)
 			p.notify()
@@ -155,6 +174,59 @@ func (p *Peer) AddTrack(kind, id string) (*webrtc.RTPSender, error) {
 			}
 			if err := track.WriteSample(media.Sample{Data: Frame(kind, i), Duration: every}); err != nil {
 				return
+			}
+		}
+	})
+	return sender, nil
+}
+
+// echo sends back a received track.
+type echo struct {
+	local *webrtc.TrackLocalStaticRTP
+	src   atomic.Pointer[webrtc.TrackRemote]
+}
+
+// AddEcho adds a track of kind "audio" (Opus) or "video" (VP8) with id
+// that sends back, packet by packet, the first remote track of that kind
+// the peer receives (for a browser that must decode real frames: pion
+// has no encoder). A key-frame request from the SFU for it is passed on
+// to the source. It does not renegotiate.
+func (p *Peer) AddEcho(kind, id string) (*webrtc.RTPSender, error) {
+	var codec webrtc.RTPCodecCapability
+	switch kind {
+	case "audio":
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	case "video":
+		codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	default:
+		return nil, fmt.Errorf("sfutest: kind %q", kind)
+	}
+	local, err := webrtc.NewTrackLocalStaticRTP(codec, id, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	sender, err := p.PC.AddTrack(local)
+	if err != nil {
+		return nil, err
+	}
+	e := &echo{local: local}
+	p.mu.Lock()
+	p.echo[kind] = e
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			pkts, _, err := sender.ReadRTCP()
+			if err != nil {
+				return
+			}
+			for _, pk := range pkts {
+				switch pk.(type) {
+				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+					p.plis.Add(1)
+					if src := e.src.Load(); src != nil {
+						_ = p.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(src.SSRC())}})
+					}
+				}
 			}
 		}
 	})

@@ -72,6 +72,19 @@ func (s *Server) handle(c *conn, p pdu.PDU) bool {
 			return c.write(resp) == nil
 		}
 		if resp := s.submit(c, req); resp != nil {
+			s.mu.Lock()
+			delay := s.submitDelay
+			if delay > 0 {
+				s.wg.Add(1)
+			}
+			s.mu.Unlock()
+			if delay > 0 {
+				time.AfterFunc(delay, func() {
+					defer s.wg.Done()
+					_ = c.write(resp)
+				})
+				return true
+			}
 			return c.write(resp) == nil
 		}
 		return true

@@ -67,6 +67,7 @@ type Server struct {
 	enquireLinks int
 	nextID       int
 	hold         bool
+	submitDelay  time.Duration
 	held         []heldResp
 	maxHeld      int
 	changed      chan struct{}
@@ -177,6 +178,15 @@ func (s *Server) Bound() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bound != nil
+}
+
+// SetSubmitDelay makes the server answer each following submit_sm d
+// after it arrived (0: at once), as an SMSC that far away would, without
+// holding back the next ones; Close waits for the answers still due.
+func (s *Server) SetSubmitDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.submitDelay = d
 }
 
 // HoldSubmits makes the server keep back its submit_sm_resp (hold true)

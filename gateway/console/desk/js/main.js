@@ -17,6 +17,7 @@ import { customerName } from './view-card.js';
 import { initOffers, renderOffers, setOfferBusy } from './view-offers.js';
 import { initSide, renderConnection, renderConversations, renderPresence, renderWho, setPresenceBusy } from './view-side.js';
 import { initChat, renderChat } from './view-chat.js';
+import { initPhone, onCallEvent, onPush, resumePhone } from './phone.js';
 
 /** How often typing is signalled while the RM writes (ms). */
 const TYPING_EVERY_MS = 3000;
@@ -44,6 +45,7 @@ function render() {
 function onWelcome(w) {
   if (w.resumed) applyResume(w);
   else applySnapshot(w, performance.now());
+  resumePhone(); // a new session: its softphone line is registered again
   render();
 }
 
@@ -68,6 +70,9 @@ function onEvent(f, replayed) {
       break;
     case 'presence':
       state.presence = d;
+      break;
+    case 'call':
+      onCallEvent(d);
       break;
     default:
       return; // a newer server's event: nothing to show
@@ -239,6 +244,7 @@ function startDesk(checked) {
     welcome: onWelcome,
     event: onEvent,
     error: (d) => alertRM('', d),
+    push: onPush,
     state: onSocketState,
     probe: () => api.tokenRefusal(token),
   });
@@ -336,6 +342,7 @@ function wire() {
   initOffers({ accept, decline });
   initSide({ select: selectConversation });
   initChat({ needHistory, needCard });
+  initPhone((type, data) => socket.request(type, data));
 }
 
 function boot() {

@@ -28,6 +28,7 @@ export class DeskError extends Error {
  *   event(frame, replayed) a stream event, in seq order; replayed when it
  *                          was missed while disconnected
  *   error(data)            an error frame that answers no request
+ *   push(frame)            a frame without seq for this session (phone.*)
  *   state(st)              {state: connecting|connected|reconnecting|refused|stopped, ...}
  *   probe()                after a connection failed before its welcome:
  *                          resolves to a reason string when the token is
@@ -150,7 +151,12 @@ export class DeskSocket {
       }
       return;
     }
-    if (!(f.seq > 0) || !this.#welcomed) return;
+    if (!(f.seq > 0)) {
+      // A push for this session only (phone.*, queue): not in the stream.
+      if (this.#welcomed && this.#h.push) this.#h.push(f);
+      return;
+    }
+    if (!this.#welcomed) return;
     if (this.#lastSeq !== null && f.seq <= this.#lastSeq) return; // already seen
     if (this.#lastSeq !== null && f.seq > this.#lastSeq + 1) {
       // A seq was skipped: reconnect and have the server send it.

@@ -6,6 +6,7 @@ import { $, h, clock, fill, setText } from './dom.js';
 import { channels, deliveries, label, statuses } from './words.js';
 import { state, isWorking, orderedMessages } from './state.js';
 import { card, customerName } from './view-card.js';
+import { load as loadToken } from './token.js';
 
 let actions = null;
 /** The conversation whose messages are on screen, and message id → element. */
@@ -15,9 +16,93 @@ const msgEls = new Map();
 let shownCard = null;
 let shownEvents = -1;
 
-/** Sets what the pane asks for: actions.needHistory(conv), actions.needCard(conv). */
+/**
+ * Sets what the pane asks for: actions.needHistory(conv), actions.needCard(conv);
+ * and follows the send box for the SMS preview.
+ */
 export function initChat(a) {
   actions = a;
+  $('composer-text').addEventListener('input', schedulePreview);
+  // After the send handler has emptied the box.
+  $('composer').addEventListener('submit', schedulePreview);
+}
+
+// The SMS preview under the send box: how the text would go out (GSM-7 or
+// UCS-2, the number of segments, what fits before another one), from POST
+// /api/v1/sms/segments, shown while the selected conversation is on SMS.
+
+/** Milliseconds of quiet typing before the preview is asked for. */
+const PREVIEW_DELAY = 150;
+let previewTimer = 0;
+/** Numbers the requests, so that a late answer never replaces a newer one. */
+let previewSeq = 0;
+/** The text the preview on screen is for ('' when hidden). */
+let previewText = '';
+
+function schedulePreview() {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(preview, PREVIEW_DELAY);
+}
+
+function smsSelected() {
+  const k = state.selected && state.convs.get(state.selected);
+  return Boolean(k && k.c.channel === 'sms');
+}
+
+function hidePreview() {
+  previewSeq++;
+  previewText = '';
+  const el = $('composer-segments');
+  el.hidden = true;
+  el.removeAttribute('data-encoding');
+  el.removeAttribute('data-segments');
+  setText(el, '');
+}
+
+/** Words for a plan: encoding, segments, units left in the last one. */
+function planWords(p) {
+  const unit = p.encoding === 'UCS-2' ? 'character' : 'GSM-7 character';
+  const why = p.encoding === 'UCS-2' ? ' (a character outside GSM-7, e.g. Chinese, makes the whole text UCS-2)' : '';
+  const segs = `${p.segments} ${p.segments === 1 ? 'segment' : 'segments'}`;
+  const per = p.segments > 1 ? ` of up to ${p.per_segment} each` : '';
+  const left = `${p.remaining} ${unit}${p.remaining === 1 ? '' : 's'} left before another segment`;
+  return `SMS: ${p.encoding}${why} · ${segs}${per} · ${left}`;
+}
+
+async function preview() {
+  const text = $('composer-text').value.trim();
+  if (!smsSelected() || text === '') {
+    hidePreview();
+    return;
+  }
+  if (text === previewText) return;
+  const seq = ++previewSeq;
+  let plan = null;
+  try {
+    const res = await fetch('/api/v1/sms/segments', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${loadToken()}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ text }),
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+    if (res.ok) plan = await res.json();
+  } catch {
+    plan = null;
+  }
+  if (seq !== previewSeq) return;
+  const el = $('composer-segments');
+  if (!plan) {
+    // Not counted (offline, or a text the API refuses): say nothing rather than something wrong.
+    hidePreview();
+    return;
+  }
+  previewText = text;
+  el.dataset.encoding = plan.encoding;
+  el.dataset.segments = String(plan.segments);
+  setText(el, planWords(plan));
+  el.hidden = false;
 }
 
 function who(m, k) {
@@ -152,6 +237,7 @@ export function renderChat() {
   const mine = isWorking(c);
   const active = mine && c.status === 'active';
   $('composer-text').disabled = !active;
+  if (previewText && (!active || c.channel !== 'sms')) hidePreview();
   $('send').disabled = !active;
   $('wrap-up').disabled = !active;
   $('transfer').disabled = !active;
@@ -163,6 +249,7 @@ export function renderChat() {
     $('transfer-form').reset();
     $('transfer-target').disabled = true;
     $('composer-text').value = '';
+    hidePreview();
     $('close-form').reset();
     $('disposition-other').disabled = true;
   }
