@@ -166,6 +166,7 @@ func newServer(d Deps) *server {
 	s.handle("GET /api/v1/presence", authn(s.withRouting(s.listPresence)))
 	s.handle("POST /api/v1/conversations/{id}/transfer", authn(rmOnly(s.withRouting(s.transfer))))
 	s.handle("POST /api/v1/conversations/{id}/invite", authn(rmOnly(s.withRouting(s.invite))))
+	s.registerSpecialists(authn)
 	s.handle("POST /api/v1/conversations/{id}/leave", authn(rmOnly(s.withRouting(s.leave))))
 	s.handle("POST /api/v1/conversations/{id}/messages", authn(rmOnly(s.withRouting(s.sendMessage))))
 	s.handle("POST /api/v1/sms/segments", authn(http.HandlerFunc(s.smsPlan)))

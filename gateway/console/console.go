@@ -9,7 +9,8 @@
 // "airbranch.desk.v1" and "bearer.<token>", reconnecting with backoff and
 // resuming with ?after=<last seq>), and reads a conversation's history and a
 // customer from the REST API (GET /api/v1/conversations/{id}, GET
-// /api/v1/customers/{id}) with the same token. See docs/desk-console.md.
+// /api/v1/customers/{id}), and the specialists the RM may invite (GET
+// /api/v1/specialists), with the same token. See docs/desk-console.md.
 package console
 
 import (

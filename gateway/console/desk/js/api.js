@@ -69,6 +69,11 @@ export function customerConversations(id, limit, token) {
   return getJSON(`/api/v1/conversations?customer=${seg(id)}&limit=${limit}`, token);
 }
 
+/** GET /api/v1/specialists: the RMs the RM may invite (specialist pools, their own team), with their presence. */
+export function specialists(token) {
+  return getJSON('/api/v1/specialists', token);
+}
+
 /**
  * Asks the API whether token is accepted (after the desk socket failed
  * before its welcome: a browser does not see the upgrade's 401 or 403).

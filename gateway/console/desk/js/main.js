@@ -17,6 +17,7 @@ import { customerName } from './view-card.js';
 import { initOffers, renderOffers, setOfferBusy } from './view-offers.js';
 import { initSide, renderConnection, renderConversations, renderPresence, renderWho, setPresenceBusy } from './view-side.js';
 import { initChat, renderChat } from './view-chat.js';
+import { initConsult, onVideoEvent, renderConsult } from './view-consult.js';
 import { initPhone, onCallEvent, onPush, resumePhone } from './phone.js';
 
 /** How often typing is signalled while the RM writes (ms). */
@@ -38,6 +39,7 @@ function render() {
   }
   renderConversations();
   renderChat();
+  renderConsult();
 }
 
 // --- the socket's reports ---------------------------------------------------
@@ -73,6 +75,9 @@ function onEvent(f, replayed) {
       break;
     case 'call':
       onCallEvent(d);
+      break;
+    case 'video':
+      onVideoEvent(d);
       break;
     default:
       return; // a newer server's event: nothing to show
@@ -342,6 +347,7 @@ function wire() {
   initOffers({ accept, decline });
   initSide({ select: selectConversation });
   initChat({ needHistory, needCard });
+  initConsult({ request: (type, data) => socket.request(type, data), token: () => token, render });
   initPhone((type, data) => socket.request(type, data));
 }
 
