@@ -61,6 +61,9 @@ type videoChannel struct {
 	// base is the external URL the join links start with ("" : relative).
 	base   string
 	events chan video.Event
+	// scheduled are the scheduled sessions nobody has joined yet
+	// (video_expiry.go).
+	scheduled scheduledSessions
 }
 
 // newVideo builds the video channel when cfg turns it on (nil, nil
@@ -113,6 +116,7 @@ func (v *videoChannel) mount(mux *http.ServeMux, guard func(http.Handler) http.H
 func (v *videoChannel) Run(ctx context.Context) error {
 	eg, egCtx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return v.srv.Run(egCtx) })
+	eg.Go(func() error { return v.sweepLoop(egCtx) })
 	eg.Go(func() error {
 		for {
 			select {

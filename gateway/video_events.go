@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/channels/video"
@@ -65,6 +67,12 @@ func (v *videoChannel) record(ctx context.Context, ev video.Event) {
 		return
 	}
 	log := v.log.With("conversation_id", ev.ConversationID, "event", ev.Type)
+	if ev.Type == video.ParticipantJoined {
+		v.scheduled.used(ev.ConversationID)
+		if ev.Role == video.RoleRM {
+			v.organiserJoined(ctx, ev, log)
+		}
+	}
 	if m.typ != "" {
 		actor := ev.By
 		if actor == "" {
@@ -125,4 +133,26 @@ func videoRMs(c conversation.Conversation) []conversation.RMID {
 		}
 	}
 	return out
+}
+
+// organiserJoined makes the RM who scheduled a session its assignee when
+// they join its room (router.AssignTo): the session is then theirs to wrap
+// up and close from the desk like any other conversation. Other RMs
+// joining, and conversations that were routed, are left alone.
+func (v *videoChannel) organiserJoined(ctx context.Context, ev video.Event, log *slog.Logger) {
+	c, err := v.store.Conversation(ctx, ev.ConversationID)
+	if err != nil || c.Status != conversation.StatusNew || v.router == nil {
+		return
+	}
+	organiser := slices.ContainsFunc(c.Participants, func(p conversation.Participant) bool {
+		return p.Role == conversation.RoleRM && p.ID == ev.Identity && p.LeftAt.IsZero()
+	})
+	if !organiser {
+		return
+	}
+	if _, err := v.router.AssignTo(ctx, c.ID, conversation.RMID(ev.Identity)); err != nil {
+		log.Warn("scheduled session not assigned to its organiser", "rm_id", ev.Identity, "error", err)
+		return
+	}
+	log.Info("scheduled session assigned to its organiser", "rm_id", ev.Identity)
 }

@@ -78,6 +78,7 @@ func (v *videoChannel) Schedule(ctx context.Context, rm conversation.RMID, team 
 		}
 		out.Invitations = append(out.Invitations, apiLink(l, in.Name))
 	}
+	v.scheduled.add(stored.ID, expires)
 	d := desk.VideoData{Kind: desk.VideoRoomOpened, ConversationID: stored.ID, Room: string(room), Join: org, At: now.UTC()}
 	if err := v.hub.Publish(context.WithoutCancel(ctx), rm, desk.EventVideo, d); err != nil {
 		v.log.Warn("video event not published to the desk", "rm_id", rm, "error", err)

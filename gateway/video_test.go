@@ -54,8 +54,9 @@ func hasKind(evs []desk.VideoData, kind, identity string) bool {
 // client waits in the lobby until the RM admits them, and all three
 // exchange audio and video; the client's in-room chat is saved as a
 // message of the conversation; the timeline and the RM's desk get the
-// room's people; a bad token gets 401 before the upgrade and the page is
-// served with its CSP.
+// room's people; the organiser joining makes the session theirs (active,
+// assigned), so they wrap it up and close it; a bad token gets 401 before
+// the upgrade and the page is served with its CSP.
 func TestVideoScheduledSession(t *testing.T) {
 	t.Parallel()
 	cfg := configs.Default()
@@ -178,8 +179,20 @@ func TestVideoScheduledSession(t *testing.T) {
 		return joined == 3 && hasKind(d, desk.VideoRoomOpened, "") && hasKind(d, desk.VideoParticipantLobby, demoCustomer) &&
 			hasKind(d, desk.VideoParticipantJoined, demoCustomer)
 	})
+	// The organiser joining made the session theirs: active, assigned,
+	// holding the video cost; they wrap it up and close it as usual.
+	waitFor(t, "the organiser is the session's assignee", func() bool {
+		c, err := r.g.store.Conversation(ctx, conversation.ConversationID(convID))
+		return err == nil && c.Status == conversation.StatusActive && c.AssigneeID == conversation.RMID(demoRM)
+	})
 	rmc.request(ctx, video.TypeEnd, nil)
 	waitFor(t, "room_ended on the desk", func() bool { return hasKind(deskVideo(t, r, demoRM), desk.VideoRoomEnded, "") })
+	if code, body := do(t, "POST", r.base+"/api/v1/conversations/"+convID+"/wrap-up", rm, nil); code != http.StatusOK {
+		t.Fatalf("wrap-up: %d %v", code, body)
+	}
+	if code, body := do(t, "POST", r.base+"/api/v1/conversations/"+convID+"/close", rm, map[string]any{"disposition": "resolved"}); code != http.StatusOK {
+		t.Fatalf("close: %d %v", code, body)
+	}
 }
 
 // TestVideoEscalationAndRequest: an RM escalates an active web chat

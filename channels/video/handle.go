@@ -95,6 +95,12 @@ func (r *room) request(s *session, f Frame) (any, error) {
 			return nil, err
 		}
 		return nil, r.mute(s, m)
+	case TypeLayer:
+		var l LayerRequest
+		if err := decode(f, &l); err != nil {
+			return nil, err
+		}
+		return r.layer(s, l)
 	case TypeAdmit, TypeRemove:
 		var t Target
 		if err := decode(f, &t); err != nil {
@@ -245,6 +251,30 @@ func (r *room) mute(s *session, d MuteData) error {
 	d.Identity = s.g.Identity
 	r.broadcastLocked(frame(EventMute, "", d), s.g.Identity, nil)
 	return nil
+}
+
+// layer chooses the simulcast layer s receives of a track.
+func (r *room) layer(s *session, l LayerRequest) (any, error) {
+	if l.Identity == "" || l.Track == "" {
+		return nil, badRequest("identity and track are required")
+	}
+	p, err := r.participant(s)
+	if err != nil {
+		return nil, err
+	}
+	switch err := p.SelectLayer(l.Identity, l.Track, l.RID); {
+	case errors.Is(err, sfu.ErrNotFound):
+		return nil, &FrameError{Code: "not_found", Status: 404, Message: fmt.Sprintf("you receive no track %q from %q", l.Track, l.Identity)}
+	case errors.Is(err, sfu.ErrNoLayer):
+		return nil, badRequest("track %q has no layer %q", l.Track, l.RID)
+	case err != nil:
+		return nil, err
+	}
+	cur, all, err := p.Layer(l.Identity, l.Track)
+	if err != nil {
+		return nil, err
+	}
+	return LayerAck{Layers: all, Current: cur}, nil
 }
 
 // admit lets a client in from the lobby (rm only).

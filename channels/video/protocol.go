@@ -49,6 +49,7 @@ const (
 	TypeEnd       = "end"       // no data; rm only
 	TypeLeave     = "leave"     // no data
 	TypeConsent   = "consent"   // ConsentData
+	TypeLayer     = "layer"     // LayerRequest; ack LayerAck
 )
 
 // Server frame types (besides "offer", "answer" and "candidate", which
@@ -135,6 +136,25 @@ type MuteData struct {
 	Identity string `json:"identity,omitempty"`
 	Kind     string `json:"kind"`
 	Muted    bool   `json:"muted"`
+}
+
+// LayerRequest chooses the simulcast layer (RID, RFC 8853) the sender
+// receives of the track Track published by Identity (the stream id and
+// track id of the received track): RID "" lets the server choose (the
+// highest layer arriving, the default), else that layer, or while it is
+// not arriving the highest lower one that is.
+type LayerRequest struct {
+	Identity string `json:"identity"`
+	Track    string `json:"track"`
+	RID      string `json:"rid"`
+}
+
+// LayerAck answers a LayerRequest: the track's layers, lowest first ([""]
+// without simulcast), and the one received now (the switch to the new one
+// happens at its next key frame).
+type LayerAck struct {
+	Layers  []string `json:"layers"`
+	Current string   `json:"current"`
 }
 
 // Target names the participant an RM admits or removes.

@@ -33,8 +33,20 @@
 // subscribers are forwarded to the publisher as PLI (RFC 4585 §6.3.1), at
 // most one per Config.KeyframeInterval per track. NACK, retransmission,
 // RTCP reports and TWCC come from pion's default interceptor registry.
-// Simulcast: a publisher's first layer (RID) is forwarded to everyone; a
-// per-subscriber layer choice is not implemented.
+//
+// # Simulcast
+//
+// A track published in several simulcast layers (RIDs, RFC 8853) has one
+// reader goroutine per layer; each subscriber receives one layer of it at
+// a time through its one sender. By default that is the highest layer
+// arriving (a layer silent for a second is taken for stopped); a
+// subscriber may ask for a lower one (Participant.SelectLayer). A
+// subscriber changes layer only at a key frame of the new layer, which
+// the SFU asks the publisher for (PLI on that layer's SSRC), and its
+// writer rewrites sequence numbers and timestamps (RFC 3550 §5.1) so that
+// the subscriber sees one continuous stream. Key frames are recognised
+// for VP8, VP9 and H.264; other codecs switch at once. A recording takes
+// the first layer received.
 //
 // # Network
 //

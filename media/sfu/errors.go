@@ -21,6 +21,8 @@ var (
 	ErrBadCandidate = errors.New("sfu: bad ice candidate")
 	// ErrNoOffer: an answer when the server has no offer waiting.
 	ErrNoOffer = errors.New("sfu: no offer waiting for an answer")
+	// ErrNoLayer: a simulcast layer (RID) the track does not have.
+	ErrNoLayer = errors.New("sfu: no such simulcast layer")
 	// ErrRecording: StartRecording while the room records already.
 	ErrRecording = errors.New("sfu: the room records already")
 )

@@ -18,33 +18,45 @@ const maxPacketBytes = 1500
 
 // packet is a pooled copy of one RTP packet on its way to a subscriber.
 type packet struct {
-	n int
-	b [maxPacketBytes]byte
+	n  int
+	sw bool // the first packet of a new simulcast layer
+	b  [maxPacketBytes]byte
 }
 
 var packets = sync.Pool{New: func() any { return new(packet) }}
 
-// published is one track a participant publishes, with its subscribers.
+// published is one track a participant publishes, with its simulcast
+// layers (one, rid "", without simulcast) and its subscribers.
 type published struct {
 	room   *Room
 	pub    *Participant
-	remote *webrtc.TrackRemote
+	remote *webrtc.TrackRemote // the first layer received: id, kind, codec
 	video  bool
+	// lays are the layers, lowest rank first, replaced whole on change.
+	lays  atomic.Pointer[[]*layer]
+	first *layer // the first layer received (the one recorded)
+	// live counts the layers still read; the track ends at zero.
+	live atomic.Int32
+	// done is closed when the track is unpublished.
+	done     chan struct{}
+	doneOnce sync.Once
 	// subs is the subscribers' list, replaced whole on change (copy on
-	// write) so the forwarding loop reads it without a lock.
-	subs    atomic.Pointer[[]*downTrack]
-	subsMu  sync.Mutex
-	lastPLI atomic.Int64 // unix ns of the last PLI sent
-	// pliWaits: a key-frame request waits for the interval to end.
-	pliWaits atomic.Bool
+	// write) so the forwarding loops read it without a lock.
+	subs   atomic.Pointer[[]*downTrack]
+	subsMu sync.Mutex
 	// rec writes the track to a file while the room records.
-	rec   atomic.Pointer[trackRecorder]
-	every int64 // least ns between two PLIs
+	rec    atomic.Pointer[trackRecorder]
+	every  int64 // least ns between two PLIs
+	detect keyframeDetector
+	clock  uint32 // RTP clock rate (Hz)
 }
 
 func newPublished(r *Room, p *Participant, t *webrtc.TrackRemote) *published {
-	pt := &published{room: r, pub: p, remote: t, video: t.Kind() == webrtc.RTPCodecTypeVideo, every: int64(r.sfu.cfg.KeyframeInterval)}
+	pt := &published{room: r, pub: p, remote: t, video: t.Kind() == webrtc.RTPCodecTypeVideo, every: int64(r.sfu.cfg.KeyframeInterval),
+		done: make(chan struct{}), detect: detectorFor(t.Codec().MimeType), clock: t.Codec().ClockRate}
 	pt.subs.Store(&[]*downTrack{})
+	pt.lays.Store(&[]*layer{})
+	pt.first, _ = pt.addLayer(t)
 	return pt
 }
 
@@ -73,56 +85,67 @@ func (pt *published) removeDown(d *downTrack) {
 	pt.subs.Store(&next)
 }
 
-// forward reads the publisher's packets and queues a copy for each
-// subscriber until the track ends, then unpublishes it.
-func (pt *published) forward() {
+// forward reads one layer's packets and queues a copy for each
+// subscriber receiving that layer (or switching to it at this key frame)
+// until the layer ends; the last layer to end unpublishes the track.
+func (l *layer) forward() {
+	pt := l.pt
 	var buf [maxPacketBytes]byte
 	for {
-		n, _, err := pt.remote.Read(buf[:])
+		n, _, err := l.remote.Read(buf[:])
 		if err != nil {
 			break
 		}
+		l.last.Store(time.Now().UnixNano())
+		key := -1 // not looked at yet
 		for _, d := range *pt.subs.Load() {
-			d.push(buf[:n])
+			if d.cur.Load() == l {
+				d.push(buf[:n], false)
+				continue
+			}
+			if d.want.Load() != l {
+				continue
+			}
+			if key < 0 {
+				key = 0
+				if startsKeyframe(buf[:n], pt.detect) {
+					key = 1
+				}
+			}
+			if key == 1 {
+				d.cur.Store(l)
+				d.push(buf[:n], true)
+			}
 		}
-		if rc := pt.rec.Load(); rc != nil {
-			rc.push(buf[:n])
+		if l == pt.first {
+			if rc := pt.rec.Load(); rc != nil {
+				rc.push(buf[:n])
+			}
 		}
 	}
-	pt.room.unpublish(pt)
+	if pt.live.Add(-1) == 0 {
+		pt.room.unpublish(pt)
+	}
 }
 
-// keyframe asks the publisher for a key frame (RFC 4585 §6.3.1 PLI), at
-// most once per Config.KeyframeInterval; a request within the interval
-// is sent when it ends (one at most waits), so a subscriber that joins
-// just after another still gets its key frame within the interval.
-// Audio tracks are skipped.
+// keyframe asks the publisher for a key frame on every layer (see
+// layer.keyframe).
 func (pt *published) keyframe() {
-	if !pt.video || pt.pub.closed.Load() {
-		return
+	for _, l := range pt.layers() {
+		l.keyframe()
 	}
-	now := time.Now().UnixNano()
-	last := pt.lastPLI.Load()
-	if wait := last + pt.every - now; wait > 0 {
-		if pt.pliWaits.CompareAndSwap(false, true) {
-			time.AfterFunc(time.Duration(wait), func() {
-				pt.pliWaits.Store(false)
-				pt.keyframe()
-			})
-		}
-		return
-	}
-	if !pt.lastPLI.CompareAndSwap(last, now) {
-		return
-	}
-	_ = pt.pub.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(pt.remote.SSRC())}})
 }
 
 // keyframeNow asks for a key frame at once (a recording starts).
 func (pt *published) keyframeNow() {
-	pt.lastPLI.Store(0)
+	for _, l := range pt.layers() {
+		l.lastPLI.Store(0)
+	}
 	pt.keyframe()
 }
+
+// end closes done (once).
+func (pt *published) end() { pt.doneOnce.Do(func() { close(pt.done) }) }
 
 // drain reads and drops a track's packets until it ends.
 func drain(t *webrtc.TrackRemote) {
@@ -135,7 +158,9 @@ func drain(t *webrtc.TrackRemote) {
 }
 
 // downTrack is one subscriber's copy of a published track: its own
-// TrackLocalStaticRTP and RTPSender, a bounded queue and a writer.
+// TrackLocalStaticRTP and RTPSender, a bounded queue and a writer. It
+// receives one layer at a time (cur), and moves to want at want's next
+// key frame.
 type downTrack struct {
 	pt     *published
 	sub    *Participant
@@ -145,17 +170,41 @@ type downTrack struct {
 	done   chan struct{}
 	once   sync.Once
 
+	cur, want atomic.Pointer[layer]
+	req       atomic.Pointer[string] // the RID asked for; "" for the best
+
+	// The writer's rewriting state (only write touches it): the source
+	// SSRC forwarded, the offsets added to its sequence numbers and
+	// timestamps, and the last values sent.
+	started         bool
+	srcSSRC         uint32
+	seqOff          uint16
+	tsOff           uint32
+	lastSeq, lastTS uint32
+	lastAt          time.Time
+
 	sent, dropped atomic.Uint64
 }
 
 func newDownTrack(pt *published, sub *Participant, local *webrtc.TrackLocalStaticRTP, sender *webrtc.RTPSender, queue int) *downTrack {
-	return &downTrack{pt: pt, sub: sub, local: local, sender: sender, queue: make(chan *packet, queue), done: make(chan struct{})}
+	d := &downTrack{pt: pt, sub: sub, local: local, sender: sender, queue: make(chan *packet, queue), done: make(chan struct{})}
+	none := ""
+	d.req.Store(&none)
+	w := pt.pick("", time.Now().UnixNano())
+	d.want.Store(w)
+	if len(pt.layers()) == 1 {
+		// No simulcast: forward from the first packet, as it comes.
+		d.cur.Store(w)
+	}
+	return d
 }
 
-// push queues a copy of b; a full queue drops it (the subscriber is slow).
-func (d *downTrack) push(b []byte) {
+// push queues a copy of b (sw: the first packet of a new layer); a full
+// queue drops it (the subscriber is slow).
+func (d *downTrack) push(b []byte, sw bool) {
 	pk := packets.Get().(*packet)
 	pk.n = copy(pk.b[:], b)
+	pk.sw = sw
 	select {
 	case d.queue <- pk:
 	default:
@@ -175,7 +224,7 @@ func (d *downTrack) write() {
 		case <-d.done:
 			return
 		case pk := <-d.queue:
-			if p.Unmarshal(pk.b[:pk.n]) == nil {
+			if p.Unmarshal(pk.b[:pk.n]) == nil && d.rewrite(&p, pk.sw) {
 				p.Extension = false
 				p.Extensions = p.Extensions[:0]
 				p.ExtensionProfile = 0
@@ -191,6 +240,45 @@ func (d *downTrack) write() {
 	}
 }
 
+// rewrite maps p's sequence number and timestamp into the subscriber's
+// one continuous stream (RFC 3550 §5.1): the first packet of a layer (sw)
+// follows the last one sent, its timestamp advanced by the wall time
+// elapsed (at least 1); packets of a layer left behind are dropped
+// (false).
+func (d *downTrack) rewrite(p *rtp.Packet, sw bool) bool {
+	now := time.Now()
+	switch {
+	case !d.started:
+		d.started, d.srcSSRC, d.seqOff, d.tsOff = true, p.SSRC, 0, 0
+	case sw && p.SSRC != d.srcSSRC:
+		step := uint32(now.Sub(d.lastAt).Seconds() * float64(d.pt.clock))
+		step = max(step, 1)
+		d.srcSSRC = p.SSRC
+		d.seqOff = uint16(d.lastSeq) + 1 - p.SequenceNumber
+		d.tsOff = d.lastTS + step - p.Timestamp
+	case p.SSRC != d.srcSSRC:
+		return false
+	}
+	p.SequenceNumber += d.seqOff
+	p.Timestamp += d.tsOff
+	if int16(p.SequenceNumber-uint16(d.lastSeq)) > 0 || d.lastAt.IsZero() {
+		d.lastSeq, d.lastTS, d.lastAt = uint32(p.SequenceNumber), p.Timestamp, now
+	}
+	return true
+}
+
+// keyframe asks for a key frame of the layer the subscriber receives, or
+// of the one it waits to switch to.
+func (d *downTrack) keyframe() {
+	w, c := d.want.Load(), d.cur.Load()
+	if w != nil {
+		w.keyframe()
+	}
+	if c != nil && c != w {
+		c.keyframe()
+	}
+}
+
 // readRTCP reads the subscriber's RTCP for this track (which also feeds
 // the NACK responder and reports) and forwards key-frame requests.
 func (d *downTrack) readRTCP() {
@@ -202,7 +290,7 @@ func (d *downTrack) readRTCP() {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.pt.keyframe()
+				d.keyframe()
 			}
 		}
 	}

@@ -143,10 +143,27 @@ func (r *Room) publish(p *Participant, t *webrtc.TrackRemote) {
 		r.mu.Unlock()
 		return
 	}
-	if p.opts.ReceiveOnly || r.hasLayerLocked(p, t) {
-		// Read and drop: an observer's media, or a further simulcast layer.
+	if p.opts.ReceiveOnly {
+		// Read and drop: an observer's media.
 		r.wg.Go(func() { drain(t) })
 		r.mu.Unlock()
+		return
+	}
+	if pt := r.trackOfLocked(p, t); pt != nil {
+		// A further simulcast layer of a track already published.
+		l, ok := pt.addLayer(t)
+		if !ok {
+			r.wg.Go(func() { drain(t) })
+			r.mu.Unlock()
+			return
+		}
+		r.wg.Go(l.forward)
+		if len(pt.layers()) == 2 {
+			r.wg.Go(pt.reselectLoop)
+		}
+		r.mu.Unlock()
+		p.log.Info("simulcast layer published", "track_id", t.ID(), "rid", t.RID())
+		pt.reselect()
 		return
 	}
 	pt := newPublished(r, p, t)
@@ -160,7 +177,7 @@ func (r *Room) publish(p *Participant, t *webrtc.TrackRemote) {
 		}
 	}
 	r.recordLocked(pt)
-	r.wg.Go(func() { pt.forward() })
+	r.wg.Go(pt.first.forward)
 	r.mu.Unlock()
 	p.log.Info("track published", "kind", t.Kind().String(), "track_id", t.ID(), "codec", t.Codec().MimeType, "rid", t.RID())
 	for _, s := range subs {
@@ -169,22 +186,23 @@ func (r *Room) publish(p *Participant, t *webrtc.TrackRemote) {
 	pt.keyframe()
 }
 
-// hasLayerLocked reports whether p already publishes another simulcast
-// layer (RID) of t's track.
-func (r *Room) hasLayerLocked(p *Participant, t *webrtc.TrackRemote) bool {
+// trackOfLocked returns the track p publishes of which t is a further
+// simulcast layer (RID, RFC 8853), if any.
+func (r *Room) trackOfLocked(p *Participant, t *webrtc.TrackRemote) *published {
 	if t.RID() == "" {
-		return false
+		return nil
 	}
 	for pt := range r.tracks {
-		if pt.pub == p && pt.remote.ID() == t.ID() {
-			return true
+		if pt.pub == p && pt.remote.ID() == t.ID() && pt.remote.RID() != "" {
+			return pt
 		}
 	}
-	return false
+	return nil
 }
 
 // unpublish stops forwarding pt (its publisher stopped it or left).
 func (r *Room) unpublish(pt *published) {
+	pt.end()
 	r.mu.Lock()
 	delete(r.tracks, pt)
 	r.unrecordLocked(pt)

@@ -54,6 +54,36 @@ function start(token) {
   connect();
 }
 
+/**
+ * Asks the bank for a video call (POST /video/requests with the chat
+ * token): a video conversation is opened and routed like this chat, and
+ * the answer carries the /video/ join link, where the client waits in the
+ * lobby until the RM admits them. The link opens in this tab; the chat's
+ * history is back when the client returns.
+ */
+async function requestVideo() {
+  const b = $('video');
+  $('video-error').textContent = '';
+  b.disabled = true;
+  try {
+    const r = await fetch('/video/requests', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + state.token, 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    if (r.status !== 201) {
+      const why = r.status === 404 ? 'video calls are not available' : (await r.text()).trim();
+      $('video-error').textContent = 'No video call: ' + why;
+      return;
+    }
+    location.assign((await r.json()).url);
+  } catch (e) {
+    $('video-error').textContent = 'No video call: ' + e.message;
+  } finally {
+    b.disabled = false;
+  }
+}
+
 function signOut() {
   state.stopped = true;
   if (state.ws) state.ws.close(1000);
@@ -71,6 +101,7 @@ function signOut() {
 async function init() {
   $('connect').onclick = () => start($('token').value);
   $('signout').onclick = signOut;
+  $('video').onclick = requestVideo;
   $('anonymous').onclick = async () => {
     const r = await fetch('/chat/anonymous', { method: 'POST' });
     if (!r.ok) {

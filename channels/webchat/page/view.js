@@ -13,6 +13,7 @@ export function showLogin(show) {
   $('login').hidden = !show;
   $('chat').hidden = show;
   $('signout').hidden = show;
+  $('video').hidden = show;
 }
 
 function bubble(from) {

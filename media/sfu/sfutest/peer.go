@@ -44,6 +44,8 @@ type Peer struct {
 	// echo holds, by kind, the track that sends back the first remote
 	// track of that kind received (AddEcho), and that remote track.
 	echo map[string]*echo
+	// observe, when set, is shown every RTP packet received (Observe).
+	observe atomic.Pointer[func(key string, p *rtp.Packet)]
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -109,8 +111,14 @@ func NewPeer(name string, out func(Signal)) (*Peer, error) {
 			if err != nil {
 				return
 			}
-			if e != nil && pkt.Unmarshal(buf[:k]) == nil {
-				_ = e.local.WriteRTP(&pkt)
+			obs := p.observe.Load()
+			if (e != nil || obs != nil) && pkt.Unmarshal(buf[:k]) == nil {
+				if e != nil {
+					_ = e.local.WriteRTP(&pkt)
+				}
+				if obs != nil {
+					(*obs)(key, &pkt)
+				}
 			}
 			n.Add(1)
 			p.notify()
@@ -301,6 +309,11 @@ func (p *Peer) Handle(s Signal) error {
 	p.out(Signal{Desc: &answer})
 	return nil
 }
+
+// Observe shows fn every RTP packet received from now on, with its
+// "stream/track" key, from the track's reading goroutine (one per track);
+// fn must not keep p.
+func (p *Peer) Observe(fn func(key string, p *rtp.Packet)) { p.observe.Store(&fn) }
 
 // Received returns the packets received per "stream/track" so far.
 func (p *Peer) Received() map[string]uint64 {
