@@ -181,7 +181,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	var deskCtx context.Context
 	deskCtx, g.stopDesk = context.WithCancel(context.WithoutCancel(ctx))
 	g.desk, err = desk.NewServer(deskCtx, desk.Options{Hub: hub, Store: store, Directory: dir, Verifier: verifier,
-		Routing: rt, Messages: messages, Phones: deskPhones(voiceCh), Logger: log.With("component", "desk"), Now: time.Now})
+		Routing: rt, Messages: messages, Phones: deskPhones(voiceCh), Escalations: deskEscalations(voiceCh), Logger: log.With("component", "desk"), Now: time.Now})
 	if err != nil {
 		g.stopDesk()
 		g.closeVideo()

@@ -44,6 +44,8 @@ type voice struct {
 	soft   *softphones
 	// opts: recording and callbacks (voice_record.go, voice_callback.go).
 	opts voiceOptions
+	// esc: where escalated conversations came from (voice_escalate.go).
+	esc *escalations
 }
 
 var _ sip.CallSink = (*voice)(nil)
@@ -65,7 +67,7 @@ func newVoice(ctx context.Context, cfg *configs.Config, dir directory.Directory,
 		}
 	}
 	return &voice{store: store, log: log, instance: instance, phoneFirst: cfg.SIP.PhoneFirst,
-		work: make(chan voiceRequest, voiceWorkBacklog), rings: map[conversation.OfferID]context.CancelFunc{}}, nil
+		work: make(chan voiceRequest, voiceWorkBacklog), rings: map[conversation.OfferID]context.CancelFunc{}, esc: newEscalations()}, nil
 }
 
 // listen builds the SIP server of cfg.SIP, binding its listeners (a port

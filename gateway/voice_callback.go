@@ -48,7 +48,8 @@ func isCallbackDisposition(d string) bool {
 
 // callbackChanged reacts to the changes of callbacks, from the router's
 // observer (it only queues requests): an RM accepting a callback task
-// that has no live call here has it dialled (true: the change is handled);
+// that has no live call here, or escalating a conversation to voice
+// (voice_escalate.go), has it dialled (true: the change is handled);
 // a conversation closed as a callback request with a phone address gets
 // its callback task when the outbound trunk is configured, and its live
 // call, if it is still waiting, hears the goodbye.
@@ -57,6 +58,9 @@ func (v *voice) callbackChanged(c conversation.Conversation, evs []conversation.
 		switch {
 		case e.Type == conversation.EventAccept && e.RMID != "" && isCallbackTask(c) && !v.server.Holds(c.ID):
 			v.submit(voiceRequest{Kind: voiceCallback, ConversationID: c.ID, RMID: e.RMID, Origin: v.instance})
+			return true
+		case escalatedToVoice(c, e) && !v.server.Holds(c.ID):
+			v.submit(voiceRequest{Kind: voiceCallback, ConversationID: c.ID, RMID: c.AssigneeID, Origin: v.instance})
 			return true
 		case e.Type == conversation.EventStatusChanged && e.ToStatus == conversation.StatusClosed && isCallbackDisposition(c.Disposition):
 			if c.Channel == conversation.ChannelVoice && e.FromStatus != conversation.StatusActive {
@@ -136,7 +140,8 @@ func (v *voice) openCallbackTask(ctx context.Context, id conversation.Conversati
 }
 
 // dialCallback makes the call of a callback task that RM r.RMID accepted
-// (sip.Server.Callback, on this instance). When the RM's phone does not
+// (callClient, on this instance), or of a conversation r.RMID escalated to
+// voice (dialEscalation, voice_escalate.go). When the RM's phone does not
 // answer (or is not registered) the task goes back to the queue by that
 // RM, as a call whose phone did not answer does; when the client does not
 // answer, the call's end (sip.EndNoAnswer) puts the task in the RM's
@@ -151,7 +156,11 @@ func (v *voice) dialCallback(ctx context.Context, r voiceRequest) {
 		log.Info("callback not dialled: the task is no longer the rm's", "error", err)
 		return
 	}
-	err = v.server.Callback(ctx, sip.CallbackRequest{ConversationID: c.ID, RM: r.RMID, To: c.Address.Value})
+	if !isCallbackTask(c) {
+		v.dialEscalation(ctx, c, r.RMID)
+		return
+	}
+	err = v.callClient(ctx, c, r.RMID, false)
 	switch {
 	case err == nil:
 		log.Info("callback bridged")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -23,6 +24,17 @@ var errSoftphone = fmt.Errorf("softphone: %w", sip.ErrNoAnswer)
 // refused, did not answer within the ring timeout or did not connect; or
 // BridgeLocal's errors (the caller left meanwhile).
 func (p *softphones) bridge(ctx context.Context, r voiceRequest, line desk.PhoneLine) error {
+	return p.connect(ctx, r, line, func(ctx context.Context, remote netip.AddrPort) (*sip.LocalBridge, error) {
+		return p.v.server.BridgeLocal(ctx, r.ConversationID, r.RMID, remote)
+	})
+}
+
+// connect offers the call of r to the softphone on line and, once the
+// browser answered and connected, joins it to the call with join (given
+// the WebRTC leg's RTP address): BridgeLocal for a caller waiting here,
+// sip.Server.CallbackLocal for a call the gateway places
+// (voice_escalate.go). Results as bridge's; join's errors pass through.
+func (p *softphones) connect(ctx context.Context, r voiceRequest, line desk.PhoneLine, join func(ctx context.Context, remote netip.AddrPort) (*sip.LocalBridge, error)) error {
 	log := p.log.With("conversation_id", r.ConversationID, "rm_id", r.RMID)
 	leg, err := p.engine.NewLeg()
 	if err != nil {
@@ -84,7 +96,7 @@ func (p *softphones) bridge(ctx context.Context, r voiceRequest, line desk.Phone
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	b, err := p.v.server.BridgeLocal(ctx, r.ConversationID, r.RMID, leg.RTPAddr())
+	b, err := join(ctx, leg.RTPAddr())
 	if err != nil {
 		return fail(err)
 	}

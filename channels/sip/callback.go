@@ -24,6 +24,11 @@ type CallbackRequest struct {
 	ConversationID conversation.ConversationID
 	RM             conversation.RMID
 	To             string
+	// KeepOnNoAnswer: a client who does not answer is not reported to
+	// the sink (the conversation stays as it is, for the caller of
+	// Callback to settle, e.g. an escalation that goes back to its
+	// previous channel); Callback still returns ErrClientNoAnswer.
+	KeepOnNoAnswer bool
 }
 
 // Callback calls a client back for an RM (a callback task the RM
@@ -39,17 +44,63 @@ type CallbackRequest struct {
 // either leg ends both). The call is then live on this server like an
 // inbound one: its end is reported to the sink (EndCompleted), and a
 // client who does not answer ends it with EndNoAnswer (the RM's phone
-// gets a BYE).
+// gets a BYE), reported unless r.KeepOnNoAnswer.
 //
 // Callback blocks until the client answered or the attempt failed.
 // Errors: ErrNoOutbound without an outbound trunk; ErrCallInProgress when
 // the conversation has a live call here; ErrNotRegistered, or ErrNoAnswer
 // (with a *RejectError when refused) when no RM phone answered (nothing
 // is reported to the sink); ErrClientNoAnswer when the client did not
-// answer (reported as EndNoAnswer); ErrCallerGone when the RM hung up or
-// the call was hung up meanwhile (reported); ErrUnavailable when the
-// server is stopping.
+// answer (reported as EndNoAnswer unless KeepOnNoAnswer); ErrCallerGone
+// when the RM hung up or the call was hung up meanwhile (reported);
+// ErrUnavailable when the server is stopping.
 func (s *Server) Callback(ctx context.Context, r CallbackRequest) error {
+	return s.callback(ctx, r, func(c *call) (*rmLeg, error) { return s.callbackRM(ctx, c, r.RM) })
+}
+
+// CallbackLocal is Callback with the RM on an RTP endpoint of this host
+// instead of a SIP phone (a browser softphone's WebRTC leg, as
+// BridgeLocal): the RM's side is a media.Leg on 127.0.0.1 speaking PCMU
+// to remote, which hears music on hold while the client's phone rings
+// and is bridged to the client once they answer. It returns the bridge
+// (Done, Hangup, Stats as for BridgeLocal). Errors: Callback's, except
+// those of ringing an RM phone.
+func (s *Server) CallbackLocal(ctx context.Context, r CallbackRequest, remote netip.AddrPort) (*LocalBridge, error) {
+	var b *LocalBridge
+	err := s.callback(ctx, r, func(c *call) (*rmLeg, error) {
+		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, err
+		}
+		leg := media.NewLeg(conn, nil)
+		leg.SetNegotiation(media.Negotiation{Codec: media.CodecPCMU, AudioPT: media.PayloadPCMU, Remote: remote})
+		l := &rmLeg{rm: r.RM, leg: leg} // no dialog: finish sends it no BYE
+		b = &LocalBridge{c: c, leg: leg, done: make(chan struct{})}
+		s.mu.Lock()
+		c.mu.Lock()
+		c.rm = l
+		c.mu.Unlock()
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			defer close(b.done)
+			if err := leg.Run(c.ctx); err != nil {
+				c.log.Warn("softphone rtp failed", "error", err)
+				c.hangup(EndCompleted)
+			}
+		}()
+		return l, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// callback carries out Callback with answerRM, which gives the call its
+// RM leg, answered and running, or the error that nothing answered.
+func (s *Server) callback(ctx context.Context, r CallbackRequest, answerRM func(c *call) (*rmLeg, error)) error {
 	o := s.cfg.Outbound
 	if o.Addr == "" {
 		return fmt.Errorf("callback %s: %w", r.ConversationID, ErrNoOutbound)
@@ -82,7 +133,7 @@ func (s *Server) Callback(ctx context.Context, r CallbackRequest) error {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	rm, err := s.callbackRM(ctx, c, r.RM)
+	rm, err := answerRM(c)
 	if err != nil { // nothing answered: forget the attempt
 		c.cancel()
 		_ = c.leg.Close()
@@ -108,6 +159,12 @@ func (s *Server) Callback(ctx context.Context, r CallbackRequest) error {
 		var rej *RejectError
 		if errors.As(err, &rej) {
 			err = rej
+		}
+		if r.KeepOnNoAnswer { // finish reports nothing for a call with no conversation
+			s.forget(c)
+			c.mu.Lock()
+			c.id = ""
+			c.mu.Unlock()
 		}
 		return fail(EndNoAnswer, fmt.Errorf("%w: %w", ErrClientNoAnswer, err))
 	}

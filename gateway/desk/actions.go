@@ -157,23 +157,26 @@ func (s *Server) send(ctx context.Context, rm conversation.RMID, req request) (a
 }
 
 // escalate moves the conversation to voice or video, at the client's
-// phone or app address from the directory.
+// address on it (escalationAddress), once the channels said they can take
+// it (checkEscalation: a call must be possible for voice).
 func (s *Server) escalate(ctx context.Context, rm conversation.RMID, req request) (any, error) {
 	c, err := s.writable(ctx, rm, req.ConversationID)
 	if err != nil {
 		return nil, err
 	}
-	kind := map[conversation.Channel]conversation.AddressKind{conversation.ChannelVoice: conversation.AddressPhone, conversation.ChannelVideo: conversation.AddressApp}[req.Channel]
-	if kind == "" {
+	if req.Channel != conversation.ChannelVoice && req.Channel != conversation.ChannelVideo {
 		return nil, fmt.Errorf("escalate to %q: %w (allowed: voice, video)", req.Channel, conversation.ErrInvalid)
 	}
 	cust, err := s.hub.customers.Customer(ctx, c.CustomerID)
 	if err != nil {
 		return nil, err
 	}
-	addr, ok := cust.Address(kind)
-	if !ok {
-		return nil, fmt.Errorf("escalate: the client has no %s address: %w", kind, conversation.ErrInvalid)
+	addr, err := escalationAddress(c, cust, req.Channel)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkEscalation(ctx, c, rm, req.Channel, addr); err != nil {
+		return nil, err
 	}
 	return s.routing.Escalate(ctx, c.ID, rm, req.Channel, addr)
 }
@@ -191,6 +194,10 @@ func classify(err error) (string, int, string) {
 		return "forbidden", http.StatusForbidden, "only the conversation's assignee (or the offered RM) may do this"
 	case errors.Is(err, router.ErrNoCapacity):
 		return "no_capacity", http.StatusConflict, msg
+	case errors.Is(err, ErrNoPhoneNumber):
+		return "no_phone_number", http.StatusConflict, msg
+	case errors.Is(err, ErrVoiceUnavailable):
+		return "voice_unavailable", http.StatusServiceUnavailable, msg
 	case errors.Is(err, conversation.ErrOptedOut):
 		return "opted_out", http.StatusConflict, msg
 	case errors.Is(err, outbox.ErrNotSent):

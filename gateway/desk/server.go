@@ -39,8 +39,11 @@ type Options struct {
 	// Phones, when not nil, serves the softphone's phone.* frames (else
 	// they are answered unavailable).
 	Phones Phones
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Escalations, when not nil, is asked before an escalation (see
+	// Escalations); without it an escalation to voice is refused.
+	Escalations Escalations
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Server serves /ws/desk.
@@ -52,9 +55,11 @@ type Server struct {
 	routing  Routing
 	messages Messages
 	phones   Phones
-	log      *slog.Logger
-	now      func() time.Time
-	upgrader websocket.Upgrader
+	// escalations: see Options.Escalations.
+	escalations Escalations
+	log         *slog.Logger
+	now         func() time.Time
+	upgrader    websocket.Upgrader
 	// pool shares write buffers between idle sessions (gorilla holds one
 	// only while writing a frame).
 	pool sync.Pool
@@ -73,7 +78,7 @@ func NewServer(ctx context.Context, o Options) (*Server, error) {
 		return nil, errors.New("desk: hub, store, directory, verifier and routing are required")
 	}
 	s := &Server{hub: o.Hub, store: o.Store, dir: o.Directory, verifier: o.Verifier, routing: o.Routing, messages: o.Messages, phones: o.Phones,
-		log: o.Logger, now: o.Now, ctx: ctx}
+		escalations: o.Escalations, log: o.Logger, now: o.Now, ctx: ctx}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
