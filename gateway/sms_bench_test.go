@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,9 @@ func BenchmarkSMSWebhooks(b *testing.B) {
 // BenchmarkSMSWebhookToDesk measures the time from sending a signed
 // inbound SMS webhook to reading its "message" frame on the RM desk
 // (/ws/desk, rm-pb-01, whose private-bank client writes in the
-// conversation the RM accepted), 3,000 webhooks paced at 1,000/s; beside
+// conversation the RM accepted), 3,000 webhooks paced at 1,000/s, with
+// the p99.9, and the garbage collector's cycles and stop-the-world pause
+// during each phase (of the whole process, clients included); beside
 // a bare relay in the same run (a net/http handler that parses the form
 // and writes it as one frame to a gorilla/websocket desk connection).
 // Run with -benchtime 1x.
@@ -172,8 +175,10 @@ func BenchmarkSMSWebhookToDesk(b *testing.B) {
 		for j := range calls {
 			calls[j] = signedSMS(bg.base, demoPhone, "SM-bench-"+strconv.Itoa(j), "bench-"+strconv.Itoa(j))
 		}
+		gc := gcNow()
 		sent := paced(b, len(calls), benchLatencyRate, 64, func(j int) error { return calls[j].post(client) })
 		lat := desk.latencies(b, sent)
+		cycles, pause := gc.since()
 		desk.close()
 		bg.stop()
 
@@ -181,8 +186,10 @@ func BenchmarkSMSWebhookToDesk(b *testing.B) {
 		for j := range calls {
 			calls[j] = formCall{url: relay.srv.URL + "/post", body: url.Values{"Body": {"bench-" + strconv.Itoa(j)}}.Encode()}
 		}
+		gc = gcNow()
 		sent = paced(b, len(calls), benchLatencyRate, 64, func(j int) error { return calls[j].post(client) })
 		base := bareDesk.latencies(b, sent)
+		bareCycles, barePause := gc.since()
 		bareDesk.close()
 		relay.close()
 		client.CloseIdleConnections()
@@ -191,5 +198,30 @@ func BenchmarkSMSWebhookToDesk(b *testing.B) {
 		b.ReportMetric(pctl(lat, 0.99), "p99-µs")
 		b.ReportMetric(pctl(base, 0.50), "bare-p50-µs")
 		b.ReportMetric(pctl(base, 0.99), "bare-p99-µs")
+		b.ReportMetric(pctl(lat, 0.999), "p99.9-µs")
+		b.ReportMetric(float64(cycles), "gc-cycles")
+		b.ReportMetric(float64(pause.Microseconds()), "gc-stw-µs")
+		b.ReportMetric(float64(bareCycles), "bare-gc-cycles")
+		b.ReportMetric(float64(barePause.Microseconds()), "bare-gc-stw-µs")
 	}
+}
+
+// gcMark is the garbage collector's count of cycles and total
+// stop-the-world pause at one moment (of the whole benchmark process:
+// server and clients).
+type gcMark struct {
+	cycles uint32
+	pause  time.Duration
+}
+
+func gcNow() gcMark {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return gcMark{cycles: ms.NumGC, pause: time.Duration(ms.PauseTotalNs)}
+}
+
+// since returns the cycles and the stop-the-world pause since m.
+func (m gcMark) since() (uint32, time.Duration) {
+	n := gcNow()
+	return n.cycles - m.cycles, n.pause - m.pause
 }

@@ -27,17 +27,21 @@ type ProspectStore interface {
 
 // Resolver finds the customer behind an address: the bank's directory
 // first, then the prospects in the store, and for an address nobody knows a
-// new unverified prospect in segment mass. It is safe for concurrent use.
+// new unverified prospect in segment mass. Phone numbers it has
+// normalised are remembered in a bounded PhoneCache (DefaultPhoneCacheSize
+// per generation). It is safe for concurrent use.
 type Resolver struct {
 	dir    directory.Directory
 	store  ProspectStore
 	region string
+	phones *PhoneCache
 }
 
 // NewResolver returns a Resolver over dir and store that reads national
 // phone numbers in defaultRegion (ISO 3166-1 alpha-2, e.g. "HK").
 func NewResolver(dir directory.Directory, store ProspectStore, defaultRegion string) *Resolver {
-	return &Resolver{dir: dir, store: store, region: strings.ToUpper(strings.TrimSpace(defaultRegion))}
+	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
+	return &Resolver{dir: dir, store: store, region: region, phones: NewPhoneCache(region, DefaultPhoneCacheSize)}
 }
 
 // Normalise returns addr in the form stores and the directory key it by:
@@ -45,7 +49,8 @@ func NewResolver(dir directory.Directory, store ProspectStore, defaultRegion str
 // a telephone number (it starts with "+", or the URI has user=phone, RFC
 // 3261 §19.1.1) becomes a phone address; other SIP URIs become
 // "sip:user@host" with the scheme and host in lower case and parameters
-// dropped; other kinds are trimmed of surrounding space. Errors wrap
+// dropped; other kinds are trimmed of surrounding space. Phone numbers
+// come from the Resolver's PhoneCache after the first time. Errors wrap
 // ErrInvalidPhone or ErrInvalidAddress (both wrap conversation.ErrInvalid).
 func (r *Resolver) Normalise(addr conversation.Address) (conversation.Address, error) {
 	if !addr.Kind.Valid() {
@@ -57,7 +62,7 @@ func (r *Resolver) Normalise(addr conversation.Address) (conversation.Address, e
 	}
 	switch addr.Kind {
 	case conversation.AddressPhone:
-		e164, err := NormalisePhone(value, r.region)
+		e164, err := r.phones.Normalise(value)
 		if err != nil {
 			return conversation.Address{}, err
 		}
@@ -68,7 +73,7 @@ func (r *Resolver) Normalise(addr conversation.Address) (conversation.Address, e
 			return conversation.Address{}, fmt.Errorf("sip_uri address %s: %w: not a sip: or sips: URI (RFC 3261 §19.1.1)", conversation.MaskOpaque(value), ErrInvalidAddress)
 		}
 		if strings.HasPrefix(user, "+") || hasParam(params, "user", "phone") {
-			e164, err := NormalisePhone(value, r.region)
+			e164, err := r.phones.Normalise(value)
 			if err != nil {
 				return conversation.Address{}, err
 			}

@@ -22,6 +22,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/airbranch/airbranch/channels/conversation"
+	"github.com/airbranch/airbranch/channels/identity"
 	"github.com/airbranch/airbranch/channels/sms"
 )
 
@@ -42,7 +43,8 @@ type Provider struct {
 	accounts  map[string]Account
 	mux       *http.ServeMux
 	now       func() time.Time
-	numbers   *numberMemo
+	numbers   *identity.PhoneCache // From numbers already normalised
+	exact     *exactSigner         // the fast path of signature checks
 }
 
 var _ sms.Sender = (*Provider)(nil)
@@ -68,7 +70,8 @@ func New(cfg Config, sink sms.Sink, sup sms.Suppressions, logger *slog.Logger) (
 		validator: twclient.NewRequestValidator(cfg.AuthToken),
 		accounts:  make(map[string]Account, len(cfg.Accounts)),
 		now:       time.Now,
-		numbers:   newNumberMemo(cfg.DefaultRegion),
+		numbers:   identity.NewPhoneCache(cfg.DefaultRegion, identity.DefaultPhoneCacheSize),
+		exact:     newExactSigner(cfg.AuthToken),
 	}
 	if p.http == nil {
 		p.http = &http.Client{Timeout: cfg.RequestTimeout}

@@ -55,17 +55,24 @@ func (p *Provider) signed(w http.ResponseWriter, r *http.Request) (Account, url.
 	return acct, form, true
 }
 
-// valid checks sig with twilio-go's validator: over the URL and the form's
-// parameters (the first value of each, sorted by name) as
+// valid checks sig over the URL and the form's parameters (the first
+// value of each, sorted by name) as twilio-go's
 // RequestValidator.ValidateBody does for a form body, but on the form
-// already parsed; a body signed by its SHA-256 (bodySHA256 in the query)
-// goes to ValidateBody whole. A body that is not a form does not verify.
+// already parsed: a signature over exactly signedURL is accepted by
+// exactSigner (a subset of what twilio-go accepts), and any other goes to
+// twilio-go's Validate, which also tries the URL with its default port
+// added or removed. A body signed by its SHA-256 (bodySHA256 in the
+// query) goes to ValidateBody whole. A body that is not a form does not
+// verify.
 func (p *Provider) valid(signedURL string, u *url.URL, body []byte, form url.Values, formErr error, sig string) bool {
-	if u.Query().Has("bodySHA256") {
+	if u.RawQuery != "" && u.Query().Has("bodySHA256") {
 		return p.validator.ValidateBody(signedURL, body, sig)
 	}
 	if formErr != nil {
 		return false
+	}
+	if p.exact.matches(signedURL, form, sig) {
+		return true
 	}
 	params := make(map[string]string, len(form))
 	for k, v := range form {
@@ -127,7 +134,7 @@ func (p *Provider) incoming(acct Account, form url.Values) (conversation.Incomin
 	if utf8.RuneCountInString(text) > p.cfg.MaxTextRunes {
 		return conversation.Incoming{}, http.StatusRequestEntityTooLarge, "Body longer than " + strconv.Itoa(p.cfg.MaxTextRunes) + " characters"
 	}
-	e164, err := p.numbers.normalise(from)
+	e164, err := p.numbers.Normalise(from)
 	if err != nil {
 		return conversation.Incoming{}, http.StatusBadRequest, "From is not a phone number"
 	}

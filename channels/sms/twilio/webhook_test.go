@@ -238,3 +238,32 @@ func TestInboundRoutes(t *testing.T) {
 		t.Errorf("InboundURL = %s", got)
 	}
 }
+
+// One provider normalises each From the same way every time, whether the
+// number was seen before (its E.164 form is then remembered) or not, and
+// refuses a number that is not one every time.
+func TestInboundFromRemembered(t *testing.T) {
+	e := newEnv(t)
+	sms1 := readFile(t, "inbound-sms.form")
+	for i, from := range []string{"9123 4567", "+852 9123 4567", "9123 4567", testNumber, testNumber} {
+		body := withField(t, withField(t, sms1, "From", from, false), "MessageSid", fmt.Sprintf("SM%032d", i), false)
+		if rec := e.post(t, inboundPath, body, ""); rec.Code != 200 {
+			t.Fatalf("post %d (%q): status %d", i, from, rec.Code)
+		}
+	}
+	got := e.sink.Received()
+	if len(got) != 5 {
+		t.Fatalf("stored %d, want 5", len(got))
+	}
+	for i, in := range got {
+		if in.From.Value != testNumber {
+			t.Errorf("message %d from %s, want %s", i, in.From.Value, testNumber)
+		}
+	}
+	for i := range 2 {
+		body := withField(t, withField(t, sms1, "From", "+852 9123 456", false), "MessageSid", fmt.Sprintf("SMbad%d", i), false)
+		if rec := e.post(t, inboundPath, body, ""); rec.Code != 400 {
+			t.Fatalf("short number, post %d: status %d, want 400", i, rec.Code)
+		}
+	}
+}
