@@ -50,6 +50,20 @@ func Assign(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Ti
 // decisions not yet made are simply not made. Like Assign it is pure:
 // ranging twice over the same sequence yields the same decisions.
 func Assigned(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Time) iter.Seq[Decision] {
+	return AssignedWith(p, snap, waiting, now, nil)
+}
+
+// CandidateBuffer returns a slice with room for at least n candidates (its
+// length and contents do not matter) for a full record's Candidates, so a
+// caller that is done with a decision's record (stored, packed) can hand
+// its slice back for a later decision instead of to the garbage collector.
+type CandidateBuffer func(n int) []Candidate
+
+// AssignedWith is Assigned with full records' candidates in slices from
+// buf (nil: allocated). The decisions are the same; buf only decides where
+// their Candidates live, and the caller must not hand a yielded decision's
+// slice out again while it still reads that decision.
+func AssignedWith(p *Policies, snap *Snapshot, waiting []ConversationView, now time.Time, buf CandidateBuffer) iter.Seq[Decision] {
 	return func(yield func(Decision) bool) {
 		dyn := slices.Clone(snap.dyn)
 		cursors := maps.Clone(snap.cursors)
@@ -64,7 +78,7 @@ func Assigned(p *Policies, snap *Snapshot, waiting []ConversationView, now time.
 				continue
 			}
 			seen[c.ID] = true
-			d := decide(p, snap, dyn, cursors, reserved, c, now, p.holdOf(c, now))
+			d := decide(p, snap, dyn, cursors, reserved, c, now, p.holdOf(c, now), buf)
 			switch {
 			case d.Outcome == OutcomeOffer:
 				i := snap.byID[d.Choice.RMID]

@@ -41,15 +41,16 @@ import (
 // "why not my RM" (a reserved RM shows FilterReserved there, with a note
 // naming the conversation it is reserved for).
 func Decide(p *Policies, snap *Snapshot, conv ConversationView, now time.Time) Decision {
-	return decide(p, snap, snap.dyn, snap.cursors, nil, &conv, now, hold{})
+	return decide(p, snap, snap.dyn, snap.cursors, nil, &conv, now, hold{}, nil)
 }
 
 // decide is Decide over a given dynamic state (Assign's working copy);
 // reserved holds, per RM, the reservation made earlier in the batch (nil
 // outside Assign), and h says whether the conversation may reserve an RM
 // when it must wait.
-func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, reserved []heldBy, conv *ConversationView, now time.Time, h hold) Decision {
+func decide(p *Policies, snap *Snapshot, dyn []rmDynamic, cursors map[string]conversation.RMID, reserved []heldBy, conv *ConversationView, now time.Time, h hold, buf CandidateBuffer) Decision {
 	e := newEvaluation(p, snap, dyn, cursors, conv, now)
+	e.buf = buf
 	e.reserved, e.hold = reserved, h
 	e.topN = p.SimultaneousOffers(conv.Channel)
 	d := Decision{ConversationID: conv.ID, At: now, Record: p.record}
@@ -163,7 +164,11 @@ func (e *evaluation) gather(d *Decision, pl *plan) (ranked, bool) {
 		}
 	}
 	if full {
-		d.Candidates = make([]Candidate, 0, e.poolBound(pl))
+		if n := e.poolBound(pl); e.buf != nil {
+			d.Candidates = e.buf(n)[:0]
+		} else {
+			d.Candidates = make([]Candidate, 0, n)
+		}
 	}
 	if e.transferring() {
 		// Only the target team, as step 0: the policy's steps start when

@@ -121,6 +121,7 @@ type evaluation struct {
 	// is over 1, top keeps the best topN eligible RMs, best first.
 	topN   int
 	top    []ranked
+	buf    CandidateBuffer // where full records' candidates go; nil: allocated
 	hold   hold
 	heldRM holdRank
 	held   bool

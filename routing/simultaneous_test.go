@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +135,56 @@ func TestSimultaneousOfferAssign(t *testing.T) {
 	for rm, l := range load {
 		if l != 100 {
 			t.Errorf("%s holds %d after the batch, want 100", rm, l)
+		}
+	}
+}
+
+// TestAssignedWithReusedBuffers: full records whose candidate slices come
+// from a buffer that hands the same slices out again, once each decision
+// has been read, are the decisions Assign makes.
+func TestAssignedWithReusedBuffers(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 0xb0f))
+		rms := randomRMs(rng, 1+rng.IntN(40))
+		cfg := DefaultConfig()
+		p, err := Compile(cfg, testTeams(), rms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := t0.Add(time.Duration(rng.IntN(86400)) * time.Second)
+		snap, err := NewSnapshot(p, testTeams(), randomStates(rng, rms, now), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiting := make([]ConversationView, rng.IntN(80))
+		for i := range waiting {
+			waiting[i] = randomConv(rng, i, rms, now)
+		}
+		want := Assign(p, snap, waiting, now)
+		var free [][]Candidate
+		given := 0
+		buf := func(n int) []Candidate {
+			given++
+			if k := len(free); k > 0 && cap(free[k-1]) >= n {
+				s := free[k-1]
+				free = free[:k-1]
+				return s[:cap(s)] // dirty on purpose: the length must not matter
+			}
+			return make([]Candidate, n)
+		}
+		i := 0
+		for d := range AssignedWith(p, snap, waiting, now, buf) {
+			if !reflect.DeepEqual(d, want[i]) {
+				t.Fatalf("seed %d: decision %d differs with reused buffers", seed, i)
+			}
+			if d.Candidates != nil {
+				free = append(free, d.Candidates)
+			}
+			i++
+		}
+		if i != len(want) || (len(want) > 0 && given == 0) {
+			t.Fatalf("seed %d: %d decisions (want %d), %d buffers asked for", seed, i, len(want), given)
 		}
 	}
 }

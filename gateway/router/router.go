@@ -78,6 +78,8 @@ type Router struct {
 	// recorded per waiting conversation.
 	evalMu   sync.Mutex
 	lastWait *waitMemo
+	// cands recycles full records' candidate slices (pass.go).
+	cands candidatePool
 }
 
 // New returns a router; it does nothing until Run.
