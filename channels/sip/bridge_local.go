@@ -39,8 +39,11 @@ func (s *Server) Holds(id conversation.ConversationID) bool {
 // caller's BYE ends it (EndCompleted, ended by PartyClient) and Done is
 // closed (also when Transfer takes the RM off the call); LocalBridge.Hangup
 // is the RM hanging up (BYE to the caller).
+// A recorded call (CallRecorder) first plays the consent announcement to
+// the caller, then records both sides as a bridge to a SIP phone does.
 // Errors: ErrUnknownCall, ErrNotQueued (also when ctx ends before the
-// caller's answer completed), the socket's.
+// caller's answer completed), ErrCallerGone (the caller hung up during the
+// consent announcement), the socket's.
 func (s *Server) BridgeLocal(ctx context.Context, id conversation.ConversationID, rm conversation.RMID, remote netip.AddrPort) (*LocalBridge, error) {
 	s.mu.Lock()
 	c := s.byConv[id]
@@ -59,6 +62,12 @@ func (s *Server) BridgeLocal(ctx context.Context, id conversation.ConversationID
 	}
 	leg := media.NewLeg(conn, nil)
 	leg.SetNegotiation(media.Negotiation{Codec: media.CodecPCMU, AudioPT: media.PayloadPCMU, Remote: remote})
+	// A recorded call plays its consent announcement to the caller before
+	// the RM is put through, as on a SIP phone.
+	if consent := c.decideRecording(); !c.waitConsent(context.WithoutCancel(ctx), consent) {
+		_ = leg.Close()
+		return nil, fmt.Errorf("bridge %s locally: %w", id, ErrCallerGone)
+	}
 
 	s.mu.Lock()
 	c.mu.Lock()
@@ -77,6 +86,7 @@ func (s *Server) BridgeLocal(ctx context.Context, id conversation.ConversationID
 	s.mu.Unlock()
 
 	c.stopPlayback()
+	c.startRecording(leg)
 	media.Bridge(c.leg, leg)
 	b := &LocalBridge{c: c, leg: leg, done: make(chan struct{})}
 	go func() {

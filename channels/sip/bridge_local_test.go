@@ -10,6 +10,7 @@ import (
 
 	"github.com/airbranch/airbranch/channels/conversation"
 	"github.com/airbranch/airbranch/media"
+	"github.com/airbranch/airbranch/media/prompts"
 )
 
 // partySink is the fake sink that also hears who ended each answered
@@ -112,5 +113,58 @@ func TestBridgeLocal(t *testing.T) {
 				t.Errorf("ended by %s, want %s", by, tc.want)
 			}
 		})
+	}
+}
+
+// TestBridgeLocalRecorded: a recorded call bridged to a softphone's
+// endpoint plays the consent announcement to the caller first (the bridge
+// returns no sooner than its length) and records both sides to a WAV file
+// that the sink hears of when the call ends.
+func TestBridgeLocalRecorded(t *testing.T) {
+	sink := newFakeSink()
+	sink.record = func(conversation.ConversationID) bool { return true }
+	cfg := testConfig()
+	cfg.RecordingDir = t.TempDir()
+	s := startServer(t, cfg, sink, nil)
+	caller := newPeer(t, "caller")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, n, id := callQueued(t, ctx, s, sink, caller, "0 101", "a=rtpmap:101 telephone-event/8000")
+	ep, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	start := time.Now()
+	b, err := s.BridgeLocal(ctx, id, "rm-pb-01", ep.LocalAddr().(*net.UDPAddr).AddrPort())
+	if err != nil {
+		t.Fatal(err)
+	}
+	consent := time.Duration(len(prompts.Get(prompts.English, prompts.Recording))) * time.Second / media.SampleRate
+	if took := time.Since(start); took < consent {
+		t.Errorf("bridged after %s, before the %s consent announcement ended", took, consent)
+	}
+	pkt := make([]byte, media.RTPHeaderLen+media.FrameSamples)
+	for i := range 10 {
+		media.PutRTPHeader(pkt, i == 0, media.PayloadPCMU, uint16(i), uint32(i*media.FrameSamples), 0xe9)
+		copy(pkt[media.RTPHeaderLen:], bytes.Repeat([]byte{0x33}, media.FrameSamples))
+		if _, err := ep.WriteToUDPAddrPort(pkt, b.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		caller.sendRTP(n.Remote, 0, uint16(100+i), uint32(i*media.FrameSamples), i == 0, bytes.Repeat([]byte{0x44}, media.FrameSamples))
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := d.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sink.waitEvent(t, "recorded")
+	sink.mu.Lock()
+	recs := append([]media.Recording(nil), sink.recorded...)
+	sink.mu.Unlock()
+	if len(recs) != 1 || recs[0].Packets[0] == 0 || recs[0].Packets[1] == 0 {
+		t.Fatalf("recordings %+v, want one with both sides", recs)
+	}
+	if rate, ch, err := media.ReadWAV(recs[0].Path); err != nil || rate != media.SampleRate || len(ch) != 2 {
+		t.Fatalf("wav %s: %d Hz, %d channels, %v", recs[0].Path, rate, len(ch), err)
 	}
 }
