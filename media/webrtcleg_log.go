@@ -29,12 +29,13 @@ func (l pionLeveled) at(level slog.Level, msg string) {
 func (l pionLeveled) Trace(msg string)                  {}
 func (l pionLeveled) Tracef(format string, args ...any) {}
 func (l pionLeveled) Debug(msg string)                  { l.at(slog.LevelDebug, msg) }
-func (l pionLeveled) Debugf(format string, args ...any) {
-	if l.log.Enabled(context.Background(), slog.LevelDebug) {
-		l.at(slog.LevelDebug, fmt.Sprintf(format, args...))
-	}
-}
-func (l pionLeveled) Info(msg string) { l.at(slog.LevelDebug, msg) }
+
+// Debugf drops pion's formatted debug messages: some format live objects
+// that pion changes on another goroutine (webrtc v4.2.26 logs "got new
+// track: %+v" while SetRemoteDescription still writes the track), a data
+// race inside pion.
+func (l pionLeveled) Debugf(format string, args ...any) {}
+func (l pionLeveled) Info(msg string)                   { l.at(slog.LevelDebug, msg) }
 func (l pionLeveled) Infof(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
 		l.at(slog.LevelDebug, fmt.Sprintf(format, args...))
