@@ -250,19 +250,7 @@ func TestVoiceEscalationSoftphone(t *testing.T) {
 			}
 		}()
 	})
-	if err := peer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: po.SDP}); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := peer.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(peer)
-	if err := peer.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	d.request(desk.TypePhoneAnswer, map[string]string{"call_id": po.CallID, "sdp": peer.LocalDescription().SDP})
+	d.answerPhone(peer, po)
 	stop := make(chan struct{})
 	talking := make(chan struct{})
 	go func() { // the RM talks from the browser until the call is over

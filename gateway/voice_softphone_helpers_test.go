@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/airbranch/airbranch/gateway/desk"
 )
@@ -149,4 +150,24 @@ func (d *deskClient) phoneOffer() phoneOffer {
 		d.t.Errorf("phone.offer has seq %d, want none (not a stream event)", f.Seq)
 	}
 	return o
+}
+
+// answerPhone answers the gateway's phone.offer po from peer, the
+// browser's side: the offer set, an answer with every ICE candidate
+// gathered (no trickle), sent as phone.answer.
+func (d *deskClient) answerPhone(peer *webrtc.PeerConnection, po phoneOffer) {
+	d.t.Helper()
+	if err := peer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: po.SDP}); err != nil {
+		d.t.Fatal(err)
+	}
+	answer, err := peer.CreateAnswer(nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(peer)
+	if err := peer.SetLocalDescription(answer); err != nil {
+		d.t.Fatal(err)
+	}
+	<-gathered
+	d.request(desk.TypePhoneAnswer, map[string]string{"call_id": po.CallID, "sdp": peer.LocalDescription().SDP})
 }

@@ -133,19 +133,7 @@ func TestVoiceSoftphoneWithWebRTCPeer(t *testing.T) {
 				close(closed)
 			}
 		})
-		if err := peer.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: po.SDP}); err != nil {
-			t.Fatal(err)
-		}
-		answer, err := peer.CreateAnswer(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		gathered := webrtc.GatheringCompletePromise(peer)
-		if err := peer.SetLocalDescription(answer); err != nil {
-			t.Fatal(err)
-		}
-		<-gathered
-		d.request(desk.TypePhoneAnswer, map[string]string{"call_id": po.CallID, "sdp": peer.LocalDescription().SDP})
+		d.answerPhone(peer, po)
 		if c := d.call(id, desk.CallBridged); c.Device != desk.DeviceSoftphone {
 			t.Errorf("bridged to %q, want the softphone", c.Device)
 		}
