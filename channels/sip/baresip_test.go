@@ -127,7 +127,8 @@ module_app account.so
 }
 
 // freeUDPTCPPort returns a port free on 127.0.0.1 for both UDP and TCP a
-// moment ago (baresip listens on both).
+// moment ago, with the next port free for TCP too (baresip listens on
+// both, and for TLS on the next port).
 func freeUDPTCPPort(t *testing.T) int {
 	t.Helper()
 	for range 20 {
@@ -138,8 +139,13 @@ func freeUDPTCPPort(t *testing.T) int {
 		port := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenPacket("udp", l.Addr().String())
 		l.Close()
-		if err == nil {
-			u.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		// baresip also binds its TLS listener on the next port.
+		if tls, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+1)); err == nil {
+			tls.Close()
 			return port
 		}
 	}
