@@ -42,8 +42,14 @@ func (s *Server) serve(c *conn) {
 		_ = c.nc.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
-		if s.bound == c {
+		if s.bound == c { // deliver over another bind of the system id, if any
 			s.bound = nil
+			for o := range s.conns {
+				if o.bound {
+					s.bound = o
+					break
+				}
+			}
 		}
 		s.signal()
 		s.mu.Unlock()
