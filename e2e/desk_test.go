@@ -39,6 +39,10 @@ type desk struct {
 	rm, token, url string
 	autoAccept     bool
 	autoReply      bool
+	// finishAfter, when set (autoFinish), wraps up and closes a
+	// conversation that long after the desk's last reply on it, unless
+	// the client wrote again meanwhile.
+	finishAfter time.Duration
 
 	mu       sync.Mutex
 	conn     *websocket.Conn
@@ -50,6 +54,8 @@ type desk struct {
 	inbound  map[string][]string // conversation id → inbound texts, in order
 	seen     map[string]bool     // inbound message ids taken
 	replies  map[string][]string // conversation id → texts the desk sent
+	finishes map[string]int      // conversation id → generation of its pending auto-finish
+	finished []string            // conversations auto-finished
 	frames   []frame
 	changed  chan struct{}
 	closed   bool
@@ -174,7 +180,7 @@ func (d *desk) handle(f frame) {
 		d.mu.Unlock()
 		if d.autoAccept {
 			go func() {
-				if _, err := d.request("accept", map[string]any{"offer_id": o.Offer.ID}); err != nil {
+				if _, err := d.request("accept", map[string]any{"offer_id": o.Offer.ID}); err != nil && !d.assignedToMe(o.Conversation.ID) {
 					d.note("accept %s: %v", o.Offer.ID, err)
 					return
 				}
@@ -211,14 +217,64 @@ func (d *desk) inboundMessage(conversationID string, m msg) {
 	}
 	d.seen[m.ID] = true
 	d.inbound[conversationID] = append(d.inbound[conversationID], m.Text)
+	if d.finishes != nil {
+		d.finishes[conversationID]++ // the client wrote again: a pending finish waits
+	}
 	d.mu.Unlock()
 	if d.autoReply && m.Text != "" {
 		go func() {
 			if err := d.send(conversationID, "re: "+m.Text); err != nil {
 				d.note("reply on %s: %v", conversationID, err)
+				return
 			}
+			d.scheduleFinish(conversationID)
 		}()
 	}
+}
+
+// autoFinish makes the desk wrap up and close each conversation after
+// seconds without a new client message following its last reply.
+func (d *desk) autoFinish(after time.Duration) {
+	d.mu.Lock()
+	d.finishAfter, d.finishes = after, map[string]int{}
+	d.mu.Unlock()
+}
+
+// scheduleFinish arms the auto-finish of a conversation just replied on.
+func (d *desk) scheduleFinish(conversationID string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.finishAfter <= 0 {
+		return
+	}
+	d.finishes[conversationID]++
+	gen := d.finishes[conversationID]
+	time.AfterFunc(d.finishAfter, func() {
+		d.mu.Lock()
+		stale := d.finishes[conversationID] != gen || d.closed
+		d.mu.Unlock()
+		if stale {
+			return
+		}
+		if err := d.finish(conversationID); err != nil {
+			d.note("auto-finish: %v", err)
+			return
+		}
+		d.mu.Lock()
+		d.finished = append(d.finished, conversationID)
+		d.mu.Unlock()
+	})
+}
+
+// Replies returns the texts the desk sent, by conversation.
+func (d *desk) Replies() map[string][]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[string][]string, len(d.replies))
+	for id, r := range d.replies {
+		out[id] = append([]string(nil), r...)
+	}
+	return out
 }
 
 // replyToHistory reads a conversation the RM just accepted with the RM's
@@ -304,7 +360,47 @@ func (d *desk) send(conversationID, text string) error {
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)
+		if d.stored(conversationID, text) { // the lost request was carried out: not again
+			d.mu.Lock()
+			d.replies[conversationID] = append(d.replies[conversationID], text)
+			d.mu.Unlock()
+			return nil
+		}
 	}
+}
+
+// assignedToMe reports whether the conversation is active with the RM:
+// an accept whose answer was lost with its instance may have been
+// carried out.
+func (d *desk) assignedToMe(conversationID string) bool {
+	base := strings.Replace(strings.TrimSuffix(d.url, "/ws/desk"), "ws://", "http://", 1)
+	for range 3 {
+		code, body, err := api("GET", base, "/api/v1/conversations/"+conversationID, d.token, nil)
+		if err == nil && code == http.StatusOK {
+			return body["status"] == "active" && body["assignee_id"] == d.rm
+		}
+		time.Sleep(time.Second)
+	}
+	return false
+}
+
+// stored reports whether the conversation holds an outbound message
+// with text (read with the RM's token, as the console reloads it).
+func (d *desk) stored(conversationID, text string) bool {
+	base := strings.Replace(strings.TrimSuffix(d.url, "/ws/desk"), "ws://", "http://", 1)
+	code, body, err := api("GET", base, "/api/v1/conversations/"+conversationID, d.token, nil)
+	if err != nil || code != http.StatusOK {
+		return false
+	}
+	raw, _ := json.Marshal(body["messages"])
+	var msgs []msg
+	_ = json.Unmarshal(raw, &msgs)
+	for _, m := range msgs {
+		if m.Direction == "outbound" && m.Text == text {
+			return true
+		}
+	}
+	return false
 }
 
 // Offers returns the offers received so far.
@@ -344,6 +440,9 @@ func (d *desk) waitOffer(ctx context.Context, customer string) (offerSeen, error
 // Close disconnects the desk and sets the RM offline first.
 func (d *desk) Close() {
 	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.mu.Unlock()
 		_, _ = d.request("presence", map[string]any{"state": "offline"})
 		close(d.stop)
 		d.mu.Lock()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ type inboundCase struct {
 	text     string
 	wantRM   []string // the RMs it may reach (one: the own RM)
 	wantTeam string
+	// wantDecision is in the sentence of the decision that offered it.
+	wantDecision string
 	// delivered checks that the reply reached the client on the
 	// conversation's own channel, exactly once.
 	delivered func(c *cluster, reply string) error
@@ -50,7 +53,7 @@ func TestMessagingReachesTheRightRM(t *testing.T) {
 				}
 				return a
 			},
-			wantRM: []string{"rm-pb-01"}, wantTeam: "private_bank",
+			wantRM: []string{"rm-pb-01"}, wantTeam: "private_bank", wantDecision: "offered to own RM rm-pb-01 at step 1",
 			delivered: func(c *cluster, reply string) error {
 				return once(c.twilio.sentTo("+85255500001", twilioAccount), reply)
 			}},
@@ -64,17 +67,17 @@ func TestMessagingReachesTheRightRM(t *testing.T) {
 				}
 				return a
 			},
-			wantRM: []string{"rm-pb-02"}, wantTeam: "private_bank",
+			wantRM: []string{"rm-pb-02"}, wantTeam: "private_bank", wantDecision: "offered to own RM rm-pb-02 at step 1",
 			delivered: func(c *cluster, reply string) error { return once(c.wechat.sentTo("o-demo-openid-pb-0005"), reply) }},
 		{name: "wechat plain, mass client, mass team", customer: "cus-ms-0001", channel: "wechat", account: wechatOriginalID,
 			send: func(c *cluster, text string) attempts {
 				return c.sendWeChat("o-demo-openid-ms-0001", fmt.Sprintf("%d", run%1e15+7), text, false)
 			},
-			wantRM: []string{"rm-ms-01", "rm-ms-02"}, wantTeam: "mass",
+			wantRM: []string{"rm-ms-01", "rm-ms-02"}, wantTeam: "mass", wantDecision: "at step 2", // team:mass
 			delivered: func(c *cluster, reply string) error { return once(c.wechat.sentTo("o-demo-openid-ms-0001"), reply) }},
 		{name: "smpp, affluent client, affluent team", customer: "cus-af-0001", channel: "sms", account: smppAccount,
 			send:   func(c *cluster, text string) attempts { return c.sendSMPP("+85255500301", text) },
-			wantRM: []string{"rm-af-01", "rm-af-02"}, wantTeam: "affluent",
+			wantRM: []string{"rm-af-01", "rm-af-02"}, wantTeam: "affluent", wantDecision: "at step 2", // team:affluent
 			delivered: func(c *cluster, reply string) error { return once(c.smscSentTo("85255500301"), reply) }},
 	}
 	for _, tc := range cases {
@@ -102,6 +105,13 @@ func TestMessagingReachesTheRightRM(t *testing.T) {
 			if !slices.Contains(tc.wantRM, cv.AssigneeID) {
 				d, _ := adm.decisions(cv.ID)
 				t.Fatalf("assigned to %s, want one of %v; decisions: %q", cv.AssigneeID, tc.wantRM, d)
+			}
+			sentences, err := adm.decisions(cv.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(sentences, func(s string) bool { return strings.Contains(s, tc.wantDecision) }) {
+				t.Errorf("no routing decision says %q: %q", tc.wantDecision, sentences)
 			}
 			if cv.TeamID != tc.wantTeam {
 				t.Errorf("team %q, want %q", cv.TeamID, tc.wantTeam)
