@@ -65,6 +65,9 @@ type Gateway struct {
 	hub      *desk.Hub
 	desk     *desk.Server
 	stopDesk context.CancelFunc
+	// live is this instance's liveness lease and reaper of lost ones
+	// (instance_lease.go, voice_reaper.go).
+	live     *liveness
 	metrics  *metrics
 	handler  http.Handler
 	draining atomic.Bool
@@ -117,6 +120,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		_ = store.Close()
 		return nil, fmt.Errorf("gateway: routing: %w", err)
 	}
+	live := newLiveness(store, instance, log.With("component", "liveness"))
 	resolver := identity.NewResolver(dir, store, cfg.Identity.DefaultRegion)
 	hub := desk.NewHub(store, resolver, log.With("component", "desk"), time.Now)
 	var voiceCh *voice
@@ -128,7 +132,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 			return nil, err
 		}
 		observer.voice = voiceCh
-		voiceCh.events = newCallEvents(hub)
+		voiceCh.events, voiceCh.live = newCallEvents(hub), live
 		if voiceCh.soft, err = newSoftphones(cfg, voiceCh, log.With("component", "voice")); err != nil {
 			_ = store.Close()
 			return nil, err
@@ -167,7 +171,11 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 		return nil, err
 	}
 	vobs.video = vid
-	g := &Gateway{video: vid, cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, chat: chat, hub: hub, metrics: newMetrics(instance)}
+	if vid != nil {
+		vid.live = live
+	}
+	g := &Gateway{video: vid, cfg: cfg, log: log, instance: instance, store: store, dir: dir, router: rt, inbox: in, channels: chans, voice: voiceCh, chat: chat, hub: hub, live: live, metrics: newMetrics(instance)}
+	live.reap = g.reapInstance
 	chans.registerLinkMetrics(g.metrics)
 	senders := chans.senders()
 	if chat != nil {
@@ -276,7 +284,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 // Serve is Run on a listener the caller opened (e.g. 127.0.0.1:0 in tests).
 // It does not close the store. Beside the HTTP server it runs the router,
 // the inbox, the SMPP bind and the voice channel (when configured), which
-// stop last, after the requests in flight.
+// stop last, after the requests in flight, and the instance's liveness
+// lease with the reaper of lost instances' calls and rooms
+// (instance_lease.go), which outlives them and ends the lease at a clean
+// stop.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           g.handler,
@@ -297,8 +308,22 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	routerCtx, stopRouter := context.WithCancel(context.WithoutCancel(egCtx))
 	routerDone := make(chan struct{})
+	// The liveness lease is held before the first call is taken and until
+	// every call and room has ended (below); a clean stop then ends it.
+	g.live.renew(ctx)
 	eg.Go(func() error {
 		defer close(routerDone)
+		leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(routerCtx))
+		leaseDone := make(chan struct{})
+		go func() {
+			defer close(leaseDone)
+			_ = g.live.Run(leaseCtx)
+		}()
+		defer func() {
+			stopLease()
+			<-leaseDone
+			g.live.stop(ctx)
+		}()
 		ig, igCtx := errgroup.WithContext(routerCtx)
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
 		ig.Go(func() error { return g.channels.run(igCtx) })

@@ -39,6 +39,9 @@ func maskAttr(_ []string, a slog.Attr) slog.Attr {
 	case containsAny(k, "openid", "app_user", "sip_uri"):
 		return slog.String(a.Key, conversation.MaskOpaque(v))
 	case k == "text" || k == "body" || k == "content" || strings.HasSuffix(k, "_text") || strings.HasSuffix(k, "_body"):
+		if strings.HasPrefix(v, "[text ") && strings.HasSuffix(v, " runes]") {
+			return a // masked already (a message's LogValue): keep its length
+		}
 		return slog.String(a.Key, conversation.MaskText(v))
 	}
 	return a

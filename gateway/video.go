@@ -64,6 +64,9 @@ type videoChannel struct {
 	// scheduled are the scheduled sessions nobody has joined yet
 	// (video_expiry.go).
 	scheduled scheduledSessions
+	// live records the rooms this instance holds, so that the others
+	// end their conversations should it die (instance_lease.go).
+	live *liveness
 }
 
 // newVideo builds the video channel when cfg turns it on (nil, nil

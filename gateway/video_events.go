@@ -60,13 +60,20 @@ var videoTimeline = map[string]struct {
 // record stores a room event on its conversation's timeline (a recording
 // that stopped names its files in Detail: "file.1", "file.2"... as
 // "path kind codec packets") and tells the RMs taking part on their desks
-// (room_opened is told with the join link instead, by opened).
+// (room_opened is told with the join link instead, by opened). A room is
+// recorded as this instance's from its creation to its end (liveness).
 func (v *videoChannel) record(ctx context.Context, ev video.Event) {
 	m, ok := videoTimeline[ev.Type]
 	if !ok || ev.ConversationID == "" {
 		return
 	}
 	log := v.log.With("conversation_id", ev.ConversationID, "event", ev.Type)
+	switch ev.Type {
+	case video.RoomCreated: // the room lives on this instance until it ends
+		v.live.hold(ctx, ev.ConversationID)
+	case video.RoomEnded:
+		v.live.release(ctx, ev.ConversationID)
+	}
 	if ev.Type == video.ParticipantJoined {
 		v.scheduled.used(ev.ConversationID)
 		if ev.Role == video.RoleRM {

@@ -46,6 +46,9 @@ type voice struct {
 	opts voiceOptions
 	// esc: where escalated conversations came from (voice_escalate.go).
 	esc *escalations
+	// live records the calls this instance holds, so that the others
+	// end them should it die (instance_lease.go); nil: not recorded.
+	live *liveness
 }
 
 var _ sip.CallSink = (*voice)(nil)
@@ -96,11 +99,16 @@ func opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // IncomingCall implements sip.CallSink: the inbox stores the call as an
 // event on a new voice conversation (one per SIP Call-ID: a retransmitted
-// INVITE finds the first) and routes it after this returns. The inbox's
+// INVITE finds the first) and routes it after this returns; the call is
+// recorded as this instance's (liveness.hold) until its end. The inbox's
 // errors pass through: conversation.ErrUnavailable (the store is down)
 // makes the adapter answer 503.
 func (v *voice) IncomingCall(ctx context.Context, in conversation.Incoming) (conversation.Receipt, error) {
-	return v.inbox.Receive(ctx, in)
+	rc, err := v.inbox.Receive(ctx, in)
+	if err == nil {
+		v.live.hold(ctx, rc.ConversationID)
+	}
+	return rc, err
 }
 
 // applyCallEnd applies the end of a call (sip.CallSink.CallEnded, and

@@ -196,6 +196,9 @@ func (v *voice) dialEscalation(ctx context.Context, c conversation.Conversation,
 func (v *voice) callClient(ctx context.Context, c conversation.Conversation, rm conversation.RMID, keep bool) error {
 	req := sip.CallbackRequest{ConversationID: c.ID, RM: rm, To: c.Address.Value, KeepOnNoAnswer: keep}
 	device := desk.DevicePhone
+	// The call is this instance's while it rings and once bridged (its
+	// end releases it, voice_events.go); a call not made is released here.
+	v.live.hold(ctx, c.ID)
 	var err error
 	if line := v.softLine(rm); line != nil {
 		device = desk.DeviceSoftphone // connect tells the desk it rings and is bridged
@@ -207,6 +210,9 @@ func (v *voice) callClient(ctx context.Context, c conversation.Conversation, rm 
 		if err = v.server.Callback(ctx, req); err == nil {
 			v.events.publish(ctx, rm, desk.CallData{ConversationID: c.ID, State: desk.CallBridged, Device: device})
 		}
+	}
+	if err != nil {
+		v.live.release(ctx, c.ID)
 	}
 	switch {
 	case err == nil:

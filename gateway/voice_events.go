@@ -109,6 +109,7 @@ func (v *voice) callEnded(ctx context.Context, id conversation.ConversationID, r
 		device = desk.DevicePhone
 	}
 	err := v.applyCallEnd(ctx, id, reason)
+	v.live.release(ctx, id)
 	if cerr == nil {
 		v.events.ended(octx, c, reason, by, device)
 	}

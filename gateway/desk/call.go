@@ -47,7 +47,7 @@ type CallData struct {
 	Device string `json:"device,omitempty"`
 	// EndedBy, for ended: client, rm or gateway.
 	EndedBy string `json:"ended_by,omitempty"`
-	// Reason, for ended: abandoned, completed, callback or failed.
+	// Reason, for ended: abandoned, completed, callback, no_answer, failed or instance_lost (the instance holding the call died).
 	Reason string `json:"reason,omitempty"`
 	// At is when the gateway saw it happen.
 	At time.Time `json:"at"`

@@ -75,6 +75,7 @@ func (r *Router) offerCommit(ctx context.Context, c conversation.Conversation, t
 			return
 		}
 		r.lastWait.forget(c.ID)
+		r.noteDeadline()
 		offered := next
 		offered.Version++
 		for _, o := range offers {
@@ -131,5 +132,8 @@ func (r *Router) waitCommit(c conversation.Conversation, d routing.Decision, now
 			return
 		}
 		r.lastWait.set(c.ID, key)
+		if len(txn.Wakes) > 0 {
+			r.noteDeadline()
+		}
 	}}, true
 }

@@ -22,9 +22,14 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	deadlines, err := r.store.Subscribe(ctx, DeadlineTopic)
+	if err != nil {
+		return err
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
+		evaluate := true
 		select {
 		case <-ctx.Done():
 			return nil
@@ -38,10 +43,24 @@ func (r *Router) Run(ctx context.Context) error {
 					return err
 				}
 			}
+		case _, ok := <-deadlines:
+			// Another instance made an offer or armed a wake: only
+			// the timer is armed again, at the store's next deadline.
+			evaluate = false
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if deadlines, err = r.store.Subscribe(ctx, DeadlineTopic); err != nil {
+					return err
+				}
+			}
 		case <-timer.C:
 		}
-		if err := r.Evaluate(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("routing evaluation failed; retrying at the next event", "error", err)
+		if evaluate {
+			if err := r.Evaluate(ctx); err != nil && ctx.Err() == nil {
+				r.log.Warn("routing evaluation failed; retrying at the next event", "error", err)
+			}
 		}
 		wait := r.safety
 		if next, ok, err := r.store.NextDeadline(ctx); err == nil && ok {
@@ -59,11 +78,36 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 }
 
+// DeadlineTopic is the store notification topic of new deadlines: a
+// router that made an offer or armed a wake announces it there, and every
+// router arms its timer again at the store's next deadline without
+// evaluating. So an offer made by an instance that then dies (kill -9)
+// still expires on time on the others, which were asleep until their
+// safety wake-up before it existed.
+const DeadlineTopic = "routing.deadlines"
+
+// noteDeadline records that this instance committed a deadline (an
+// offer's expiry, a wake) the other instances may not know of yet.
+func (r *Router) noteDeadline() { r.newDeadlines.Store(true) }
+
+// announceDeadlines tells every instance's router, through the store, to
+// arm its timer again when this instance committed deadlines since the
+// last announcement.
+func (r *Router) announceDeadlines(ctx context.Context) {
+	if !r.newDeadlines.Swap(false) {
+		return
+	}
+	if err := r.store.Notify(ctx, DeadlineTopic); err != nil {
+		r.log.Warn("deadline notify failed", "error", err)
+	}
+}
+
 // Evaluate runs one routing pass at now: expired offers go back to the
 // queue, wrap-ups past their timeout close, and every waiting conversation
 // is decided in serving order against one snapshot; each offer is
 // committed atomically (a lost race leaves the conversation for the next
-// pass). It returns the first store error that stopped the pass.
+// pass). New offers and wakes are announced on DeadlineTopic. It returns
+// the first store error that stopped the pass.
 func (r *Router) Evaluate(ctx context.Context) error {
 	r.evalMu.Lock()
 	defer r.evalMu.Unlock()
@@ -74,6 +118,7 @@ func (r *Router) Evaluate(ctx context.Context) error {
 	if err := r.handleWakes(ctx, now); err != nil {
 		return err
 	}
+	defer r.announceDeadlines(ctx)
 	return r.assign(ctx, now)
 }
 

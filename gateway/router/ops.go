@@ -313,6 +313,10 @@ func (r *Router) SetPresence(ctx context.Context, rm conversation.RMID, st conve
 	if err := r.store.Commit(ctx, txn); err != nil {
 		return p, err
 	}
+	if armsDeadline(&txn) {
+		r.noteDeadline()
+		r.announceDeadlines(ctx)
+	}
 	r.observer.PresenceChanged(ctx, p)
 	if st == conversation.PresenceAvailable {
 		r.Kick(ctx)

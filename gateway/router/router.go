@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airbranch/airbranch/channels/conversation"
@@ -80,6 +81,9 @@ type Router struct {
 	lastWait *waitMemo
 	// cands recycles full records' candidate slices (pass.go).
 	cands candidatePool
+	// newDeadlines is set when this instance committed a deadline not
+	// yet announced on DeadlineTopic (loop.go).
+	newDeadlines atomic.Bool
 }
 
 // New returns a router; it does nothing until Run.
@@ -148,6 +152,10 @@ func (r *Router) update(ctx context.Context, id conversation.ConversationID, bui
 		err = r.store.Commit(ctx, *txn)
 		if err == nil {
 			next.Version++
+			if armsDeadline(txn) {
+				r.noteDeadline()
+				r.announceDeadlines(ctx)
+			}
 			r.observer.Changed(ctx, next, txn.Events, concerned(&c, &next, txn))
 			for _, p := range txn.Presences {
 				r.observer.PresenceChanged(ctx, p)
@@ -170,4 +178,18 @@ func statusEvent(c *conversation.Conversation, from conversation.Status, actor s
 	e := event(c, conversation.EventStatusChanged, actor, now)
 	e.FromStatus, e.ToStatus = from, c.Status
 	return e
+}
+
+// armsDeadline reports whether txn stores an offer lease or sets a wake:
+// a deadline the other instances' routers must arm their timers for.
+func armsDeadline(txn *state.Txn) bool {
+	if txn.PutOffer != nil || len(txn.PutOffers) > 0 {
+		return true
+	}
+	for _, w := range txn.Wakes {
+		if !w.At.IsZero() {
+			return true
+		}
+	}
+	return false
 }

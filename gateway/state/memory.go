@@ -58,6 +58,8 @@ type Memory struct {
 	byCustomer customerIndex
 	// wallNow is the wall clock of decision-record expiry (DecisionTTL).
 	wallNow func() time.Time
+	// instances is the instances' leases and holdings (memory_instances.go).
+	instances instanceState
 
 	closed atomic.Bool
 }

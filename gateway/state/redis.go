@@ -63,6 +63,8 @@ const defaultDialTimeout = 2 * time.Second
 //	decisions:<conv id>    list of decision record JSON, newest first,
 //	                       at most MaxDecisionsKept, expiring after DecisionTTL
 //	customer:<id>          customer JSON;  addr:<kind:value>: customer id
+//	instances              sorted set: gateway instance id by lease end (Unix µs)
+//	holdings:<instance>    set of the conversation ids whose media it holds
 //
 // and the pub/sub channels notify:<topic> (Notify, Subscribe).
 //

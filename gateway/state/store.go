@@ -22,6 +22,9 @@ type Store interface {
 	// Router is the routing runtime's part: atomic commits of routing
 	// decisions, routing counters, leases, wakes and notifications.
 	Router
+	// Instances is the instances' liveness leases and the live media
+	// each holds (instances.go).
+	Instances
 
 	// Ping checks the backend is reachable; it returns ErrUnavailable if not.
 	Ping(ctx context.Context) error

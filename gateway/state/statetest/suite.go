@@ -70,6 +70,8 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"notify/subscribe", testNotify},
 		{"desk/events", testStreamEvents},
 		{"desk/broadcast", testBroadcast},
+		{"instances/leases_and_holdings", testInstanceLeases},
+		{"instances/forget_race", testForgetInstanceRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
