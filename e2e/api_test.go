@@ -133,7 +133,7 @@ func (a *admin) conversation(id string) (conv, error) {
 }
 
 // decisions returns the sentences of a conversation's routing decisions,
-// oldest first.
+// newest first (as the API lists them).
 func (a *admin) decisions(id string) ([]string, error) {
 	var page struct {
 		Items []struct {

@@ -70,7 +70,7 @@ func ViewOf(c conversation.Conversation, cust conversation.Customer) Conversatio
 		Channel:      c.Channel,
 		Language:     lang,
 		Intent:       c.Intent,
-		Verification: cust.Verification,
+		Verification: lowerVerification(cust.Verification, c.Verification),
 		AUMBand:      cust.AUMBand,
 		Prospect:     cust.Prospect,
 		OwnRM:        cust.OwnRM,
@@ -86,4 +86,15 @@ func ViewOf(c conversation.Conversation, cust conversation.Customer) Conversatio
 		TransferredBy: c.TransferredBy,
 		TransferredAt: c.TransferredAt,
 	}
+}
+
+// lowerVerification is the customer's level in the directory, lowered to
+// how the conversation's channel identified the client when that is known
+// and lower: a private-bank client whose caller id nobody vouched for is
+// treated as unverified.
+func lowerVerification(customer, channel conversation.Verification) conversation.Verification {
+	if channel != "" && channel.Valid() && channel.Rank() < customer.Rank() {
+		return channel
+	}
+	return customer
 }

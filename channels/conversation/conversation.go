@@ -58,6 +58,13 @@ type Conversation struct {
 	ChannelAccount string `json:"channel_account,omitempty"`
 	// Address is the client's address on the current channel.
 	Address Address `json:"address"`
+	// Verification is how the channel identified the client when the
+	// conversation opened (a SIP caller id asserted by a trusted trunk:
+	// basic; a bare From header: none; a bank-issued web chat token: the
+	// token's level). Routing takes the lower of it and the customer's level
+	// in the directory. Empty: the channel says nothing (the directory's
+	// level applies).
+	Verification Verification `json:"verification,omitempty"`
 	Status  Status  `json:"status"`
 	// Priority: higher is served first; routing adds ageing on top.
 	Priority int                `json:"priority"`
@@ -232,6 +239,9 @@ func (c Conversation) Validate() error {
 	}
 	if c.Segment != "" && !c.Segment.Valid() {
 		errs = append(errs, fmt.Errorf("conversation %s: segment %q: %w (allowed: %v)", c.ID, c.Segment, ErrInvalid, Segments))
+	}
+	if c.Verification != "" && !c.Verification.Valid() {
+		errs = append(errs, fmt.Errorf("conversation %s: verification %q: %w (allowed: %v)", c.ID, c.Verification, ErrInvalid, Verifications))
 	}
 	for _, s := range c.Skills {
 		if s.MinLevel < 1 || s.MinLevel > 5 {

@@ -358,3 +358,31 @@ func TestStoreDownIsNotAcknowledged(t *testing.T) {
 		t.Fatalf("store closed: got %v, want an error matching conversation.ErrUnavailable", err)
 	}
 }
+
+// TestConversationKeepsTheChannelsVerification: a conversation opened by
+// a call whose caller id no trunk vouched for keeps "none" (routing then
+// treats the private-bank client as unverified); one whose channel says
+// nothing keeps it empty.
+func TestConversationKeepsTheChannelsVerification(t *testing.T) {
+	stores(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		call := conversation.Incoming{Kind: conversation.IncomingEvent, Channel: conversation.ChannelVoice, ChannelAccount: "+85221234567",
+			From: conversation.Address{Kind: conversation.AddressPhone, Value: "+85255500001"}, ProviderID: "call-1", Event: "incoming_call",
+			StartConversation: true, Verification: conversation.VerificationNone, ReceivedAt: f.now}
+		r, err := f.inbox.Receive(ctx, call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.store.Conversation(ctx, r.ConversationID)
+		if err != nil || c.Verification != conversation.VerificationNone || c.CustomerID != "cus-pb-0001" {
+			t.Fatalf("call's conversation: verification %q, customer %s, %v", c.Verification, c.CustomerID, err)
+		}
+		r, err = f.inbox.Receive(ctx, sms("+85255500003", "SM9", "Hello", f.now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err = f.store.Conversation(ctx, r.ConversationID); err != nil || c.Verification != "" {
+			t.Fatalf("sms conversation: verification %q, %v", c.Verification, err)
+		}
+	})
+}

@@ -32,7 +32,7 @@ func (in *Inbox) openConversation(ctx context.Context, key string, m conversatio
 			// Ended, or never stored by an instance that died: open anew.
 		}
 		c := conversation.New(cust, m.Channel, m.From, now)
-		c.ChannelAccount, c.Intent = m.ChannelAccount, m.Intent
+		c.ChannelAccount, c.Intent, c.Verification = m.ChannelAccount, m.Intent, m.Verification
 		if m.Language != "" {
 			c.Language = m.Language
 		}
