@@ -276,11 +276,9 @@ func TestVoiceSoftphoneInBrowser(t *testing.T) {
 	)
 	call.sipp.wait(t, 30*time.Second) // the trunk took the gateway's BYE
 	voiceWaitConversation(t, adm, "cus-pb-0001", since, "wrap_up", "rm-pb-01", 20*time.Second)
-	// The desk protocol says an ended call names the device it was
-	// bridged to (softphone); today the gateway says "phone" for a call
-	// the RM hung up in the page (the softphone call is forgotten before
-	// the end is reported), so only who ended it and why are checked.
-	voiceWaitCalls(t, watch, cv.ID, "ended * rm completed")
+	// The ended call names the device it was bridged to (the desk
+	// protocol), also when the RM hung up in the page.
+	voiceWaitCalls(t, watch, cv.ID, "ended softphone rm completed")
 
 	b.Do("close the conversation in the page",
 		chromedp.WaitVisible(chromedp.CSS(`#chat[data-conversation-id="`+cv.ID+`"]`)),

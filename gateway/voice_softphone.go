@@ -48,6 +48,10 @@ type softphones struct {
 	mu    sync.Mutex
 	lines map[conversation.RMID]desk.PhoneLine
 	calls map[string]*softCall
+	// done holds, for a short while, the conversations whose softphone
+	// bridge ended before the SIP side reported the call's end (the RM
+	// hung up on the desk), so that ended still names the softphone.
+	done map[conversation.ConversationID]time.Time
 	// wg counts the bridged calls' goroutines; wait waits for them.
 	wg sync.WaitGroup
 }
@@ -199,7 +203,29 @@ func (p *softphones) forget(c *softCall) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.calls, c.id)
+	select {
+	case <-c.gone: // the end was reported already
+		return
+	default:
+	}
+	if c.bridge.Load() == nil {
+		return
+	}
+	now := time.Now()
+	if p.done == nil {
+		p.done = map[conversation.ConversationID]time.Time{}
+	}
+	for id, at := range p.done {
+		if now.Sub(at) > softphoneDoneFor {
+			delete(p.done, id)
+		}
+	}
+	p.done[c.conv] = now
 }
+
+// softphoneDoneFor is how long a bridge that ended first is remembered
+// for the SIP side's report of the call's end.
+const softphoneDoneFor = 30 * time.Second
 
 // deskPhones is the desk's softphone handler: v's softphones, nil (the
 // desk answers phone.* frames unavailable) when voice is off.

@@ -154,10 +154,13 @@ func (p *softphones) ended(id conversation.ConversationID, reason sip.EndReason,
 			break
 		}
 	}
-	p.mu.Unlock()
 	if c == nil {
-		return false
+		at, bridged := p.done[id]
+		delete(p.done, id)
+		p.mu.Unlock()
+		return bridged && time.Since(at) <= softphoneDoneFor
 	}
+	p.mu.Unlock()
 	c.goneOnce.Do(func() { close(c.gone) })
 	if err := c.line.Push(desk.TypePhoneHangup, phoneHangup{CallID: c.id, ConversationID: id, EndedBy: string(by), Reason: string(reason)}); err != nil {
 		p.log.Debug("phone.hangup not pushed", "conversation_id", id, "error", err)
