@@ -65,7 +65,7 @@ type Conversation struct {
 	// in the directory. Empty: the channel says nothing (the directory's
 	// level applies).
 	Verification Verification `json:"verification,omitempty"`
-	Status  Status  `json:"status"`
+	Status       Status       `json:"status"`
 	// Priority: higher is served first; routing adds ageing on top.
 	Priority int                `json:"priority"`
 	Skills   []SkillRequirement `json:"skills,omitempty"`
