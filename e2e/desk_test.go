@@ -43,6 +43,9 @@ type desk struct {
 	// conversation that long after the desk's last reply on it, unless
 	// the client wrote again meanwhile.
 	finishAfter time.Duration
+	// holdFor lists customers whose offers the desk takes but never
+	// accepts (an RM away from the screen), autoAccept notwithstanding.
+	holdFor map[string]bool
 
 	mu       sync.Mutex
 	conn     *websocket.Conn
@@ -55,6 +58,8 @@ type desk struct {
 	seen     map[string]bool     // inbound message ids taken
 	replies  map[string][]string // conversation id → texts the desk sent
 	finishes map[string]int      // conversation id → generation of its pending auto-finish
+	ending   map[string]bool     // conversations being auto-finished
+	replying map[string]int      // conversation id → replies in flight
 	finished []string            // conversations auto-finished
 	frames   []frame
 	changed  chan struct{}
@@ -75,7 +80,7 @@ func (c *cluster) openDesk(t testing.TB, rm string, autoAccept, autoReply bool) 
 	}
 	d := &desk{rm: rm, token: tok, url: strings.Replace(c.URL(), "http://", "ws://", 1) + "/ws/desk",
 		autoAccept: autoAccept, autoReply: autoReply, pending: map[string]chan frame{},
-		inbound: map[string][]string{}, seen: map[string]bool{}, replies: map[string][]string{}, changed: make(chan struct{}),
+		inbound: map[string][]string{}, seen: map[string]bool{}, replies: map[string][]string{}, replying: map[string]int{}, changed: make(chan struct{}),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	if err := d.dial(); err != nil {
 		t.Fatalf("desk %s: %v", rm, err)
@@ -178,7 +183,10 @@ func (d *desk) handle(f frame) {
 		d.offers = append(d.offers, offerSeen{OfferID: o.Offer.ID, ConversationID: o.Conversation.ID,
 			Channel: o.Conversation.Channel, CustomerID: o.Conversation.CustomerID, At: time.Now()})
 		d.mu.Unlock()
-		if d.autoAccept {
+		d.mu.Lock()
+		held := d.holdFor[o.Conversation.CustomerID]
+		d.mu.Unlock()
+		if d.autoAccept && !held {
 			go func() {
 				if _, err := d.request("accept", map[string]any{"offer_id": o.Offer.ID}); err != nil && !d.assignedToMe(o.Conversation.ID) {
 					d.note("accept %s: %v", o.Offer.ID, err)
@@ -220,10 +228,18 @@ func (d *desk) inboundMessage(conversationID string, m msg) {
 	if d.finishes != nil {
 		d.finishes[conversationID]++ // the client wrote again: a pending finish waits
 	}
+	reply := d.autoReply && m.Text != ""
+	if reply {
+		d.replying[conversationID]++
+	}
 	d.mu.Unlock()
-	if d.autoReply && m.Text != "" {
+	if reply {
 		go func() {
-			if err := d.send(conversationID, "re: "+m.Text); err != nil {
+			err := d.send(conversationID, "re: "+m.Text)
+			d.mu.Lock()
+			d.replying[conversationID]--
+			d.mu.Unlock()
+			if err != nil {
 				d.note("reply on %s: %v", conversationID, err)
 				return
 			}
@@ -236,7 +252,18 @@ func (d *desk) inboundMessage(conversationID string, m msg) {
 // seconds without a new client message following its last reply.
 func (d *desk) autoFinish(after time.Duration) {
 	d.mu.Lock()
-	d.finishAfter, d.finishes = after, map[string]int{}
+	d.finishAfter, d.finishes, d.ending = after, map[string]int{}, map[string]bool{}
+	d.mu.Unlock()
+}
+
+// hold makes the desk leave the offers of customer's conversations
+// unanswered.
+func (d *desk) hold(customer string) {
+	d.mu.Lock()
+	if d.holdFor == nil {
+		d.holdFor = map[string]bool{}
+	}
+	d.holdFor[customer] = true
 	d.mu.Unlock()
 }
 
@@ -244,20 +271,47 @@ func (d *desk) autoFinish(after time.Duration) {
 func (d *desk) scheduleFinish(conversationID string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.finishAfter <= 0 {
+	if d.finishAfter <= 0 || d.ending[conversationID] {
 		return
 	}
 	d.finishes[conversationID]++
 	gen := d.finishes[conversationID]
 	time.AfterFunc(d.finishAfter, func() {
 		d.mu.Lock()
-		stale := d.finishes[conversationID] != gen || d.closed
+		stale := d.finishes[conversationID] != gen || d.closed || d.ending[conversationID]
+		if !stale {
+			d.ending[conversationID] = true
+		}
 		d.mu.Unlock()
 		if stale {
 			return
 		}
+		// Wrap up first (the client's next message opens a new
+		// conversation), answer what arrived meanwhile, then close.
+		failed := func(err error) { // a retryable failure (e.g. the store away) is tried again
+			d.note("auto-finish %s: %v", conversationID, err)
+			d.mu.Lock()
+			d.ending[conversationID] = false
+			d.mu.Unlock()
+			if !strings.Contains(err.Error(), "illegal_transition") && !strings.Contains(err.Error(), "not_found") && !strings.Contains(err.Error(), "forbidden") {
+				d.scheduleFinish(conversationID)
+			}
+		}
+		if _, err := d.request("wrap_up", map[string]any{"conversation_id": conversationID}); err != nil && !strings.Contains(err.Error(), "illegal_transition") {
+			failed(err)
+			return
+		}
+		d.replyToHistory(conversationID)
+		for deadline := time.Now().Add(25 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			d.mu.Lock()
+			n := d.replying[conversationID]
+			d.mu.Unlock()
+			if n == 0 {
+				break
+			}
+		}
 		if err := d.finish(conversationID); err != nil {
-			d.note("auto-finish: %v", err)
+			failed(err)
 			return
 		}
 		d.mu.Lock()

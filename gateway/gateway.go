@@ -63,6 +63,7 @@ type Gateway struct {
 	// video is the video channel; nil when it is off.
 	video    *videoChannel
 	hub      *desk.Hub
+	outbox   *outbox.Outbox
 	desk     *desk.Server
 	stopDesk context.CancelFunc
 	// live is this instance's liveness lease and reaper of lost ones
@@ -183,6 +184,7 @@ func New(ctx context.Context, cfg *configs.Config, log *slog.Logger) (*Gateway, 
 	}
 	messages := outbox.New(store, senders, log.With("component", "outbox"), time.Now)
 	chans.attach(messages, hub.MessageStatus)
+	g.outbox = messages
 	figures := &stats.Source{Store: store, Directory: dir, Policies: policies}
 	hub.SetQueues(figures.Queues)
 	hub.SetPresenceRenewal(rt)
@@ -327,6 +329,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		ig, igCtx := errgroup.WithContext(routerCtx)
 		ig.Go(func() error { return g.inbox.Run(igCtx) })
 		ig.Go(func() error { return g.channels.run(igCtx) })
+		ig.Go(func() error { return g.outbox.Run(igCtx, g.hub.MessageStatus) })
 		if g.chat != nil {
 			ig.Go(func() error { return g.chat.Run(igCtx) })
 		}

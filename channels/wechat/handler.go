@@ -185,7 +185,7 @@ func (a *Adapter) store(ctx context.Context, acct *account, ib inbound) (duplica
 		return false, reject(http.StatusServiceUnavailable, fmt.Errorf("opt-out record: %w", err))
 	}
 	if rule := a.rule(ib.trigger); rule.Quota > 0 {
-		g := Grant{Trigger: ib.trigger, At: ib.at, Until: ib.at.Add(rule.Duration), Quota: rule.Quota}
+		g := Grant{Trigger: ib.trigger, At: ib.at, Until: ib.at.Add(rule.Duration), Quota: rule.Quota, New: !rc.Duplicate}
 		if err := a.windows.Grant(ctx, id, openid, g); err != nil {
 			return false, reject(http.StatusServiceUnavailable, fmt.Errorf("window grant: %w", err))
 		}

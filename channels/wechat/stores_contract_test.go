@@ -100,6 +100,16 @@ func windowsContract(t *testing.T, w Windows) {
 	if _, rem, _ := state(t0); rem != 4 {
 		t.Fatalf("after a retried grant: rem %d, want 4", rem)
 	}
+	// A new message of the same second (CreateTime has seconds) refills.
+	if err := w.Grant(ctx, acct, user, Grant{Trigger: TriggerMessage, At: t0, Until: t0.Add(48 * time.Hour), Quota: 5, New: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, rem, _ := state(t0); rem != 5 {
+		t.Fatalf("after a new message of the same time: rem %d, want 5", rem)
+	}
+	if _, err := take(t0); err != nil {
+		t.Fatal(err)
+	}
 	// After the menu grant's minute only the message grant counts.
 	later := t0.Add(2 * time.Minute)
 	if open, rem, _ := state(later); !open || rem != 4 {

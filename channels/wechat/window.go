@@ -10,8 +10,8 @@ import (
 // ("Customer service messages"): a user message grants 5 messages for
 // 48 h; a menu click, a follow or a QR scan 3 messages for 1 minute. A
 // newer interaction of the same Trigger replaces the older grant (the
-// quota refills); an older or equal one (a retried callback) changes
-// nothing.
+// quota refills); an older one, or one of the same time that is not New
+// (a retried callback), changes nothing.
 type Grant struct {
 	Trigger Trigger
 	// At is the interaction's time (the callback's CreateTime).
@@ -20,6 +20,10 @@ type Grant struct {
 	Until time.Time
 	// Quota is how many messages the grant allows, > 0.
 	Quota int
+	// New says the interaction is not a retried callback of one already
+	// granted: a new one of the same At (CreateTime is in seconds, a user
+	// may write twice in one) refills the quota too.
+	New bool
 }
 
 // Windows records each user's customer-service window so that every

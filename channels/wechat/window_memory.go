@@ -35,7 +35,7 @@ func (m *MemoryWindows) Grant(_ context.Context, account, openid string, g Grant
 		gs = map[Trigger]grantState{}
 		m.users[k] = gs
 	}
-	if cur, ok := gs[g.Trigger]; ok && cur.at >= g.At.UnixMilli() {
+	if cur, ok := gs[g.Trigger]; ok && (cur.at > g.At.UnixMilli() || (cur.at == g.At.UnixMilli() && !g.New)) {
 		return nil
 	}
 	for t, old := range gs { // grants that ended before this interaction

@@ -58,12 +58,13 @@ local function expire_last(key, now)
 end
 `
 
-// grantScript: KEYS[1] user; ARGV trigger, at, until, quota, now.
+// grantScript: KEYS[1] user; ARGV trigger, at, until, quota, now, new
+// ("1": a new interaction, which refills a grant of the same time).
 var grantScript = redis.NewScript(luaExpireLast + `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur then
   local at = tonumber(string.match(cur, '^(%d+):'))
-  if at and at >= tonumber(ARGV[2]) then return 0 end
+  if at and (at > tonumber(ARGV[2]) or (at == tonumber(ARGV[2]) and ARGV[6] ~= '1')) then return 0 end
 end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -126,7 +127,7 @@ func (r *RedisWindows) Grant(ctx context.Context, account, openid string, g Gran
 		return err
 	}
 	err := grantScript.Run(ctx, r.c, []string{r.key(account, openid)}, string(g.Trigger),
-		g.At.UnixMilli(), g.Until.UnixMilli(), g.Quota, g.At.UnixMilli()).Err()
+		g.At.UnixMilli(), g.Until.UnixMilli(), g.Quota, g.At.UnixMilli(), newFlag(g.New)).Err()
 	if err != nil {
 		return fmt.Errorf("wechat: window grant: %w", err)
 	}
@@ -205,4 +206,12 @@ func parseGrantState(v string) (grantState, bool) {
 		n[i] = x
 	}
 	return grantState{at: n[0], until: n[1], rem: int(n[2]), quota: int(n[3])}, true
+}
+
+// newFlag is Grant.New as grantScript's argument.
+func newFlag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

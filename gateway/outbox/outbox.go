@@ -3,6 +3,9 @@
 // to the channel's adapter, then moved forward (sent, or failed with the
 // provider's code) and indexed under the provider's ids so delivery
 // reports find it. A failure is a status the RM sees, never a silent drop.
+// A message stays on the store's in-flight queue until its outcome is
+// stored; one left there by an instance that died is sent by another
+// (Recover, at least once).
 package outbox
 
 import (
@@ -120,7 +123,14 @@ func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sende
 		Direction: conversation.Outbound, Sender: string(sender), Text: text, Attachments: attachments,
 		Status: conversation.DeliveryQueued, CreatedAt: conversation.Millis(now), UpdatedAt: conversation.Millis(now),
 	}
+	// In flight until settled: if this instance dies before that, another
+	// one sends it (Recover). Put there first, so that no stored message
+	// can miss it.
+	if err := o.store.Enqueue(ctx, SendingQueue, conversation.ConversationID(m.ID), float64(now.Add(SendLease).UnixMilli())); err != nil {
+		return conversation.Message{}, fmt.Errorf("outbox: store message: %w", err)
+	}
 	if _, _, err := o.store.AppendMessage(ctx, m); err != nil {
+		o.done(ctx, m.ID)
 		return conversation.Message{}, fmt.Errorf("outbox: store message: %w", err)
 	}
 	ev := conversation.NewEvent(id, conversation.EventMessage, string(sender), now)
@@ -129,6 +139,7 @@ func (o *Outbox) Send(ctx context.Context, id conversation.ConversationID, sende
 		o.log.Warn("message stored without its timeline event", "conversation_id", id, "message_id", m.ID, "error", err)
 	}
 	sent, sendErr := adapter.Send(ctx, m, c.Address)
+	defer o.done(ctx, m.ID) // settled, or held: no longer in flight
 	if errors.Is(sendErr, ErrHeld) {
 		o.log.Info("message held until the channel's link is back", "conversation_id", id, "channel", c.Channel, "message", m)
 		return m, nil

@@ -114,7 +114,10 @@ type Config struct {
 	// DedupWindow is how long a stored incoming message is remembered to
 	// recognise the SMSC delivering it again (its deliver_sm_resp lost):
 	// the same sender, text and concatenation reference within the window
-	// is acknowledged without storing it twice. Default 10 min.
+	// is acknowledged without storing it twice. A repeat that reaches
+	// another instance carries the same provider id when it falls in the
+	// same slot of the window (time truncated to it), and the shared store
+	// keeps one copy. Default 10 min.
 	DedupWindow time.Duration
 	// DedupMaxEntries bounds that memory. Default 10,000.
 	DedupMaxEntries int

@@ -179,10 +179,14 @@ func (p *Provider) store(ctx context.Context, from, text, fp string, now time.Ti
 		Channel:        conversation.ChannelSMS,
 		ChannelAccount: p.cfg.Account,
 		From:           conversation.Address{Kind: conversation.AddressPhone, Value: from},
-		ProviderID:     "mo-" + fp[:20] + "-" + strconv.FormatInt(now.UnixMilli(), 10),
-		Text:           text,
-		Verification:   conversation.VerificationBasic,
-		ReceivedAt:     conversation.Millis(now),
+		// The same on every instance for an SMSC's repeat within the
+		// dedup window's time slot, so that the store keeps one copy even
+		// when the repeat reaches another instance (the first one died
+		// before its deliver_sm_resp).
+		ProviderID:   "mo-" + fp[:20] + "-" + strconv.FormatInt(now.Truncate(p.cfg.DedupWindow).UnixMilli(), 10),
+		Text:         text,
+		Verification: conversation.VerificationBasic,
+		ReceivedAt:   conversation.Millis(now),
 	}
 	if _, err := sms.ApplyKeyword(ctx, p.sup, &in); err != nil {
 		p.log.Error("smpp opt-out not recorded, SMSC will deliver again", "incoming", in, "err", err)

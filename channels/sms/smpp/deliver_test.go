@@ -308,3 +308,22 @@ func TestSourceNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatOnAnotherInstanceHasTheSameProviderID: the SMSC's repeat of a
+// deliver_sm whose resp was lost may reach another instance (another
+// bind): it carries the same provider id there, so the store, shared by
+// the instances, keeps one copy.
+func TestRepeatOnAnotherInstanceHasTheSameProviderID(t *testing.T) {
+	a, b := start(t, nil), start(t, nil)
+	a.waitBound(t)
+	b.waitBound(t)
+	for _, h := range []*harness{a, b} {
+		if st := deliver(t, h, mo(t, testNumber, "Please call me about my deposit")); st != data.ESME_ROK {
+			t.Fatalf("deliver_sm_resp %s", st)
+		}
+	}
+	ga, gb := a.sink.Received(), b.sink.Received()
+	if len(ga) != 1 || len(gb) != 1 || ga[0].ProviderID == "" || ga[0].ProviderID != gb[0].ProviderID {
+		t.Fatalf("provider ids %v and %v, want one and the same", ga, gb)
+	}
+}
