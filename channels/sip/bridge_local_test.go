@@ -89,8 +89,18 @@ func TestBridgeLocal(t *testing.T) {
 			if err != nil || h.PayloadType != media.PayloadPCMU || !bytes.Equal(buf[h.PayloadOffset:h.PayloadEnd], callerAudio) {
 				t.Fatalf("endpoint got %v %v", h, err)
 			}
-			if callerSt, rmSt := b.Stats(); callerSt.PacketsIn < 1 || rmSt.PacketsIn < 3 {
-				t.Errorf("stats caller %+v rm %+v", callerSt, rmSt)
+			// The relay counts a packet after forwarding it: the last of the
+			// endpoint's three may still be on its way when the caller heard
+			// the first.
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				callerSt, rmSt := b.Stats()
+				if callerSt.PacketsIn >= 1 && rmSt.PacketsIn >= 3 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("stats caller %+v rm %+v", callerSt, rmSt)
+					break
+				}
 			}
 
 			if tc.rm {
