@@ -205,3 +205,38 @@ func TestTemplateRenders(t *testing.T) {
 type errErr string
 
 func (e errErr) Error() string { return string(e) }
+
+// TestVoiceLinesAsBenchVoiceWritesThem: the JSON lines bench/voice prints
+// (copied from a run) are read into the best rate, the most concurrent
+// calls passing and the per-count relay figures.
+func TestVoiceLinesAsBenchVoiceWritesThem(t *testing.T) {
+	out := `{"kind":"cps","target":"airbranch","run":1,"rate":50,"calls":150,"caller":{"created":150,"successful":150,"failed":0},"phone":{"created":150,"successful":150,"failed":0},"achieved_cps":50,"cpu_ms_per_call":24.000000000000004,"zero_failed":true,"load":"0.45 2.11 2.81"}
+{"kind":"concurrent","target":"airbranch","run":1,"calls":100,"caller":{"created":100,"successful":100,"failed":0},"phone":{"created":100,"successful":100,"failed":0},"failed_calls":0,"media":{"streams":100,"received":25002,"expected":25002,"loss_pct":0,"p50_dv_ms":1.7788130044937134,"p99_dv_ms":5.192273020744324},"relay_cpu_pct_per_call":0.3719999999999999,"sig_cpu_pct_per_call":0.36999999999999994,"pass":true,"load":"0.32 1.98 2.75"}
+`
+	steps, err := parseVoice(strings.NewReader(out))
+	if err != nil || len(steps) != 2 {
+		t.Fatalf("parsed %d steps, %v", len(steps), err)
+	}
+	res := newResults()
+	recordVoice(res, 0, steps)
+	for _, want := range []struct {
+		name, unit string
+		value      float64
+	}{
+		{"voice airbranch", "calls/s", 50},
+		{"voice airbranch", "concurrent", 100},
+		{"voice airbranch conc=100", "relay-cpu-%/call", 0.372},
+		{"voice airbranch conc=100", "p99-dv-ms", 5.19},
+	} {
+		found := false
+		for k, samples := range res.figures {
+			if strings.Contains(k, want.name) && strings.Contains(k, want.unit) && len(samples) == 1 &&
+				samples[0].Value > want.value*0.99 && samples[0].Value < want.value*1.01 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no %s %s of %v in %v", want.name, want.unit, want.value, res.figures)
+		}
+	}
+}

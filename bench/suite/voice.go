@@ -14,7 +14,7 @@ import (
 )
 
 // voiceStep is one line of bench/voice's output: a calls-per-second step
-// (kind "cps") or a concurrent-calls step (kind "conc").
+// (kind "cps") or a concurrent-calls step (kind "concurrent", as bench/voice writes it).
 type voiceStep struct {
 	Kind        string  `json:"kind"`
 	Target      string  `json:"target"`
@@ -118,7 +118,7 @@ func recordVoice(res *results, round int, steps []voiceStep) {
 				best[name+"|calls/s"] = s.Rate
 			}
 			res.add(round, name+" cps="+strconv.Itoa(s.Rate), "cpu-ms/call", s.CPUmsPer)
-		case "conc":
+		case "concurrent":
 			seen[name+"|concurrent"] = "concurrent"
 			if s.Pass && s.Calls > best[name+"|concurrent"] {
 				best[name+"|concurrent"] = s.Calls
