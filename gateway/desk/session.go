@@ -72,7 +72,15 @@ func (s *session) flusher() {
 		s.pending.Store(false)
 		if err := s.flush(s.ctx); err != nil && !errors.Is(err, errClosed) && s.ctx.Err() == nil {
 			if errors.Is(err, state.ErrUnavailable) {
-				s.log.Warn("desk events could not be read; retrying on the next wake", "error", err)
+				// The store is away (restarting, loading): try again soon,
+				// not only at the next wake, which may be long in coming
+				// (an offer made just as it came back would wait for it).
+				s.log.Warn("desk events could not be read; retrying in a second", "error", err)
+				time.AfterFunc(time.Second, func() {
+					if s.ctx.Err() == nil {
+						s.nudge()
+					}
+				})
 			} else {
 				s.shut(CloseSlowClient, "the desk did not take frames in time; reconnect and resume")
 			}
